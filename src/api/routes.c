@@ -1,0 +1,23 @@
+/* routes.c: the API's route table (DESIGN §5). */
+#include "api/api.h"
+
+#include "base/banned.h"
+
+static const struct http_route routes[] = {
+	{"POST", "/api/auth/signup", api_auth_signup},
+	{"POST", "/api/auth/login", api_auth_login},
+	{"POST", "/api/auth/logout", api_auth_logout},
+	{"GET", "/api/me", api_me},
+	{"GET", "/api/billing", api_billing_get},
+	{"POST", "/api/billing/subscribe", api_billing_subscribe},
+	{"GET", "/api/activity", api_activity_list},
+	{"GET", "/healthz", api_healthz},
+	{"GET", "/readyz", api_readyz},
+	{"GET", "/metrics", api_metrics},
+};
+
+const struct http_route *api_routes(size_t *n)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}

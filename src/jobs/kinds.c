@@ -1,0 +1,15 @@
+#include "jobs/kinds.h"
+
+#include "base/banned.h"
+
+const struct job_kind job_kinds[] = {
+	{.name = "plans.expire_trials", .run = job_plans_expire_trials, .max_attempts = 3},
+	{.name = "sessions.cleanup", .run = job_sessions_cleanup, .max_attempts = 3},
+};
+const size_t job_kinds_count = sizeof(job_kinds) / sizeof(job_kinds[0]);
+
+const struct job_periodic job_periodic[] = {
+	{.kind = "plans.expire_trials", .interval_ms = 60 * 1000},
+	{.kind = "sessions.cleanup", .interval_ms = 60 * 60 * 1000},
+};
+const size_t job_periodic_count = sizeof(job_periodic) / sizeof(job_periodic[0]);

@@ -1,0 +1,27 @@
+/* kinds.h: the job kinds Calendox runs, one file each, and the environment they run in.
+ * job_runner_options.app points at a struct job_env that lives as long as the runner. */
+#ifndef CX_JOBS_KINDS_H
+#define CX_JOBS_KINDS_H
+
+#include "base/config.h"
+#include "jobs/jobs.h"
+#include "store/store.h"
+
+struct job_env {
+	struct store *store;
+	const struct config *cfg;
+};
+
+/* Every kind, for job_runner_options.kinds. */
+extern const struct job_kind job_kinds[];
+extern const size_t job_kinds_count;
+/* The periodic ones, for job_runner_options.periodic. */
+extern const struct job_periodic job_periodic[];
+extern const size_t job_periodic_count;
+
+/* plans.expire_trials: trials that ended become Free (DESIGN §4 "Plans"). */
+enum job_outcome job_plans_expire_trials(struct job_run *run);
+/* sessions.cleanup: deletes expired sessions. */
+enum job_outcome job_sessions_cleanup(struct job_run *run);
+
+#endif

@@ -1,0 +1,57 @@
+/* plans.expire_trials and sessions.cleanup: the housekeeping jobs behind plans and sessions. */
+#include <stdio.h>
+
+#include "base/log.h"
+#include "base/time.h"
+#include "jobs/kinds.h"
+#include "store/accounts.h"
+
+#include "base/banned.h"
+
+static void record_trial_end(struct store_conn *c, int64_t user_id, void *arg)
+{
+	const int64_t *now = arg;
+	/* Best effort inside the same transaction: a failed activity insert fails the whole batch,
+	 * which the job then retries, so the move and its record stay together. */
+	store_activity_add(c, user_id, *now, "plan.trial_ended",
+			   "Your trial ended and the account moved to the Free plan. Subscribe under "
+			   "Settings → Billing to connect calendars again.");
+}
+
+enum job_outcome job_plans_expire_trials(struct job_run *run)
+{
+	const struct job_env *env = run->app;
+	struct store_conn *c = store_conn(env->store);
+	int64_t now = time_wall_s();
+	int moved = 0;
+	enum cx_err err = store_begin(c);
+	if (!err)
+		err = store_trials_expire(c, now, record_trial_end, &now, &moved);
+	if (!err)
+		err = store_commit(c);
+	if (err) {
+		store_rollback(c);
+		snprintf(run->error, sizeof(run->error), "expiring trials failed: %s",
+			 cx_strerror(err));
+		return JOB_OUTCOME_RETRY;
+	}
+	if (moved > 0)
+		log_info("trials moved to free", "count=%d", moved);
+	return JOB_OUTCOME_DONE;
+}
+
+enum job_outcome job_sessions_cleanup(struct job_run *run)
+{
+	const struct job_env *env = run->app;
+	int64_t deleted = 0;
+	enum cx_err err = store_sessions_delete_expired(store_conn(env->store), time_wall_s(),
+							&deleted);
+	if (err) {
+		snprintf(run->error, sizeof(run->error), "deleting expired sessions failed: %s",
+			 cx_strerror(err));
+		return JOB_OUTCOME_RETRY;
+	}
+	if (deleted > 0)
+		log_info("expired sessions deleted", "count=%lld", (long long)deleted);
+	return JOB_OUTCOME_DONE;
+}

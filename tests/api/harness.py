@@ -1,0 +1,235 @@
+"""Black-box harness: starts the built `calendox serve` on a free loopback port with its own SQLite
+file and web root, and talks HTTP to it like a client would. The store file is read with Python's
+sqlite3 only to check that a refused request changed nothing."""
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import base64
+
+BINARY = os.environ.get("CALENDOX_BINARY", "build/calendox")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # list of (name, value)
+        self.body = body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def headers_named(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def json(self):
+        return json.loads(self.body)
+
+    def error_code(self):
+        try:
+            return self.json()["error"]["code"]
+        except Exception:
+            return None
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+class Server:
+    """One calendox serve process with a fresh store."""
+
+    def __init__(self, extra_env=None, workers=2):
+        self.dir = tempfile.mkdtemp(prefix="calendox-api-")
+        self.db = os.path.join(self.dir, "calendox.db")
+        self.web = os.path.join(self.dir, "web")
+        os.makedirs(os.path.join(self.web, "assets"))
+        with open(os.path.join(self.web, "index.html"), "w") as f:
+            f.write("<!doctype html><title>Calendox</title><div id=app></div>")
+        with open(os.path.join(self.web, "assets", "app-1234abcd.js"), "w") as f:
+            f.write("console.log('calendox');")
+        self.port = None
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.env = dict(os.environ)
+        self.env.update({
+            "CALENDOX_DATABASE": "sqlite:" + self.db,
+            "CALENDOX_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "CALENDOX_WEB_ROOT": self.web,
+            "CALENDOX_JOB_WORKERS": str(workers),
+            "CALENDOX_HTTP_THREADS": "4",
+            "CALENDOX_PWHASH_FAST": "1",
+            "CALENDOX_LOG_LEVEL": "info",
+        })
+        if extra_env:
+            self.env.update(extra_env)
+
+    def start(self):
+        self.port = free_port()
+        self.env["CALENDOX_LISTEN"] = f"127.0.0.1:{self.port}"
+        self.env["CALENDOX_PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([BINARY, "serve"], env=self.env, stdout=log, stderr=log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("calendox serve exited: " + self.log())
+            try:
+                if self.request("GET", "/healthz").status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("calendox serve did not start: " + self.log())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else 0
+        self.proc = None
+        return rc
+
+    def close(self):
+        rc = self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return rc
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def run_cli(self, *args):
+        return subprocess.run([BINARY, *args], env=self.env, capture_output=True, text=True,
+                              timeout=30)
+
+    def request(self, method, path, body=None, headers=None, cookie=None, raw=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        h = dict(headers or {})
+        data = None
+        if raw is not None:
+            data = raw
+        elif body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        if cookie:
+            h["Cookie"] = cookie
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        out = Response(r.status, r.getheaders(), r.read())
+        conn.close()
+        return out
+
+    def raw(self, data, timeout=5):
+        """Sends bytes on a fresh connection and returns everything read until close/timeout."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                chunks.append(c)
+        except socket.timeout:
+            pass
+        s.close()
+        return b"".join(chunks)
+
+    def db_query(self, sql, params=()):
+        con = sqlite3.connect(self.db, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+    def db_exec(self, sql, params=()):
+        con = sqlite3.connect(self.db, timeout=10)
+        try:
+            con.execute(sql, params)
+            con.commit()
+        finally:
+            con.close()
+
+    def snapshot(self):
+        """Row counts of every table, to show that a refused request changed nothing."""
+        tables = [r[0] for r in self.db_query(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        out = {}
+        for t in tables:
+            if t in ("jobs", "login_attempts"):
+                continue  # housekeeping jobs and throttling counters move on their own
+            out[t] = self.db_query(f"SELECT * FROM {t} ORDER BY 1")
+        return out
+
+
+class Client:
+    """A browser-like client: keeps the session cookie and the CSRF token."""
+
+    def __init__(self, server):
+        self.server = server
+        self.cookie = None
+        self.csrf = None
+
+    def _keep_cookie(self, r):
+        for v in r.headers_named("Set-Cookie"):
+            name, _, rest = v.partition("=")
+            if name == "calendox_session":
+                value = rest.split(";", 1)[0]
+                self.cookie = f"calendox_session={value}" if value else None
+
+    def call(self, method, path, body=None, headers=None, csrf=True, raw=None):
+        h = dict(headers or {})
+        if csrf and self.csrf and method in ("POST", "PATCH", "DELETE", "PUT"):
+            h.setdefault("X-CSRF-Token", self.csrf)
+        r = self.server.request(method, path, body=body, headers=h, cookie=self.cookie, raw=raw)
+        self._keep_cookie(r)
+        return r
+
+    def signup(self, email, password="correct horse battery", name="Test Person"):
+        r = self.call("POST", "/api/auth/signup", {"email": email, "password": password,
+                                                   "name": name})
+        if r.status == 201:
+            self.refresh_csrf()
+        return r
+
+    def login(self, email, password="correct horse battery"):
+        r = self.call("POST", "/api/auth/login", {"email": email, "password": password})
+        if r.status == 200:
+            self.refresh_csrf()
+        return r
+
+    def refresh_csrf(self):
+        r = self.call("GET", "/api/me")
+        if r.status == 200:
+            self.csrf = r.json()["csrf_token"]
+        return r
+
+
+_counter = [0]
+
+
+def unique_email(prefix="person"):
+    _counter[0] += 1
+    return f"{prefix}.{os.getpid()}.{_counter[0]}.{int(time.time()*1000) % 100000}@example.com"
