@@ -16,6 +16,7 @@ build-asan: setup
 	@cmake --build $(BUILD)-asan -j $(JOBS)
 
 run: build
+	@scripts/web.sh
 	@scripts/run.sh $(BUILD)/calendox
 
 test: setup

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test suite, then prints one line "N passed, N failed".
 # Stages: the normal build's unit tests and fuzz-corpus replay (ctest), the API black-box suite
-# against the built binary, then the unit, fuzz and API suites again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# against the built binary, the web app's type check and build, the end-to-end tests in Chromium,
+# then the unit, fuzz and API suites again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # A stage that cannot even build counts as one failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,20 @@ run_api() { # stage binary
 		"$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')"
 }
 
+# The e2e runner prints "e2e: N passed, N failed" as its last line.
+run_e2e() { # stage binary
+	local out line
+	out=$(node tests/e2e/run.mjs --binary "$2" 2>&1)
+	echo "$out" | tail -n 60
+	line=$(echo "$out" | grep -E '^e2e: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+	if [ -z "$line" ]; then
+		tally "$1" 0 1
+		return
+	fi
+	tally "$1" "$(echo "$line" | sed -E 's/e2e: ([0-9]+) passed.*/\1/')" \
+		"$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')"
+}
+
 build() { # dir cmake-args…
 	local dir=$1
 	shift
@@ -60,6 +75,13 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo && [ -x build/calendox ]; then
 	run_ctest "unit+fuzz" build
 	echo "== API black-box tests"
 	run_api "api" build/calendox
+	echo "== web app (type check and build) and end-to-end tests in Chromium"
+	if scripts/web.sh --with-e2e; then
+		tally "web build" 1 0
+		run_e2e "e2e" build/calendox
+	else
+		tally "web build" 0 1
+	fi
 else
 	tally "build" 0 1
 fi

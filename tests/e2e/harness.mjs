@@ -1,0 +1,263 @@
+// The e2e harness: a `calendox serve` on a free loopback port with its own temporary store and
+// key, Debian's Chromium driven through playwright-core, and the helpers the tests use to act as a
+// person does (find controls by role and label, wait for what appears, take screenshots).
+import { spawn, execFile } from "node:child_process";
+import { mkdtemp, mkdir, readdir, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const MOBILE = { width: 375, height: 740 };
+// The browser's zone in every test: not the machine's, so the app must follow the browser.
+export const TIME_ZONE = "America/New_York";
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A running `calendox serve`, its environment (for `calendox admin …` with the same store) and
+// its log (kept in memory, bounded, shown when a test fails).
+export class Server {
+  static async start({ binary, webRoot }) {
+    const dir = await mkdtemp(join(tmpdir(), "calendox-e2e-"));
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env = {
+      ...process.env,
+      CALENDOX_LISTEN: `127.0.0.1:${port}`,
+      CALENDOX_PUBLIC_URL: base,
+      CALENDOX_DATABASE: `sqlite:${join(dir, "e2e.db")}`,
+      CALENDOX_SECRET_KEY_FILE: join(dir, "key"),
+      CALENDOX_WEB_ROOT: webRoot,
+      CALENDOX_PWHASH_FAST: "1",
+      CALENDOX_HTTP_THREADS: "2",
+      CALENDOX_JOB_WORKERS: "1",
+    };
+    const s = new Server(binary, dir, base, env);
+    s.child = spawn(binary, ["serve"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const keep = (chunk) => {
+      s.log += chunk.toString();
+      if (s.log.length > 200_000) s.log = s.log.slice(-100_000);
+    };
+    s.child.stdout.on("data", keep);
+    s.child.stderr.on("data", keep);
+    s.child.on("exit", (code, signal) => {
+      s.exited = { code, signal };
+    });
+    await s.waitReady();
+    return s;
+  }
+
+  constructor(binary, dir, base, env) {
+    this.binary = binary;
+    this.dir = dir;
+    this.base = base;
+    this.env = env;
+    this.log = "";
+    this.exited = null;
+    this.child = null;
+  }
+
+  async waitReady() {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (this.exited)
+        throw new Error(
+          `calendox serve exited (${JSON.stringify(this.exited)}):\n${this.log}`,
+        );
+      try {
+        const res = await fetch(`${this.base}/healthz`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    throw new Error(
+      `calendox serve did not answer /healthz within 20 s:\n${this.log}`,
+    );
+  }
+
+  // `calendox admin plan EMAIL PLAN` against this server's store.
+  async setPlan(email, plan) {
+    await run(this.binary, ["admin", "plan", email, plan], {
+      env: this.env,
+      timeout: 20_000,
+    });
+  }
+
+  // Stops the server with SIGTERM (SIGKILL after 10 s) and returns how it exited.
+  async stop() {
+    if (this.child && !this.exited) {
+      const gone = new Promise((r) => this.child.once("exit", r));
+      this.child.kill("SIGTERM");
+      const t = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+      await gone;
+      clearTimeout(t);
+    }
+    await rm(this.dir, { recursive: true, force: true });
+    return this.exited;
+  }
+}
+
+// Polls until check() returns a truthy value (or stops throwing); the last failure is reported.
+export async function eventually(what, check, timeoutMs = 8_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = null;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+      last = null;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}${last ? `: ${last.message}` : ""}`,
+      );
+    await sleep(100);
+  }
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// Waits until the locator is visible; its text, when wanted, must match.
+export async function see(locator, what, timeout = 8_000) {
+  try {
+    await locator.first().waitFor({ state: "visible", timeout });
+  } catch {
+    throw new Error(`expected to see ${what}`);
+  }
+  return locator.first();
+}
+
+export async function seeText(page, text, timeout = 8_000) {
+  return see(page.getByText(text), JSON.stringify(String(text)), timeout);
+}
+
+// The text a screen reader reads with the control: the elements aria-describedby names.
+export async function description(locator) {
+  return locator.evaluate((el) =>
+    (el.getAttribute("aria-describedby") ?? "")
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((id) => document.getElementById(id)?.textContent ?? "")
+      .join(" ")
+      .trim(),
+  );
+}
+
+// A fresh browser context (own cookies) with a page that records what must never happen:
+// uncaught errors and Content-Security-Policy violations.
+export async function openPage(browser, base) {
+  const context = await browser.newContext({
+    viewport: DESKTOP,
+    baseURL: base,
+    locale: "en-US",
+    timezoneId: TIME_ZONE,
+  });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (msg) => {
+    const text = msg.text();
+    if (/Content.Security.Policy|Refused to (apply|load|execute)/i.test(text))
+      problems.push(
+        `CSP: ${text.length > 300 ? text.slice(0, 300) + "…" : text}`,
+      );
+  });
+  page.setDefaultTimeout(10_000);
+  page.setDefaultNavigationTimeout(15_000);
+  return { context, page, problems };
+}
+
+// Screenshots the current screen at desktop and at mobile width as <name>-{desktop,mobile}.png.
+export class Screenshots {
+  constructor(dir) {
+    this.dir = dir;
+    this.taken = [];
+  }
+
+  // Starts from an empty folder so no picture of an earlier run is mistaken for this one's.
+  async init() {
+    await mkdir(this.dir, { recursive: true });
+    for (const f of await readdir(this.dir))
+      if (f.endsWith(".png")) await rm(join(this.dir, f));
+  }
+
+  async shoot(page, name) {
+    const before = page.viewportSize() ?? DESKTOP;
+    for (const [size, vp] of [
+      ["desktop", DESKTOP],
+      ["mobile", MOBILE],
+    ]) {
+      await page.setViewportSize(vp);
+      // layout (FullCalendar listens to resize) and fonts settle
+      await page.evaluate(
+        () =>
+          new Promise((r) =>
+            requestAnimationFrame(() => requestAnimationFrame(r)),
+          ),
+      );
+      await sleep(150);
+      const file = join(this.dir, `${name}-${size}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      this.taken.push(file);
+    }
+    await page.setViewportSize(before);
+  }
+}
+
+// Whether the page scrolls sideways at its current width (it must not at 375 px).
+export async function overflowsSideways(page) {
+  return page.evaluate(
+    () => document.documentElement.scrollWidth > window.innerWidth + 1,
+  );
+}
+
+export async function signUpByApi(page, { email, password, name }) {
+  const res = await page.request.post("/api/auth/signup", {
+    data: { email, password, name },
+  });
+  assert(
+    res.status() === 201,
+    `signup by API answered ${res.status()}: ${await res.text()}`,
+  );
+}
+
+let counter = 0;
+export function uniqueEmail(tag) {
+  counter += 1;
+  return `${tag}-${Date.now().toString(36)}-${counter}@example.com`;
+}
