@@ -96,7 +96,7 @@ void api_billing_subscribe(struct http_request *req)
 				 "The plan must be one of basic, standard or premium.", NULL);
 		goto out;
 	}
-	if (!app->cfg->payments || strcmp(app->cfg->payments, "sandbox") != 0) {
+	if (strcmp(app->cfg->payments, "sandbox") != 0) {
 		http_reply_error(req, 409, "payments_unavailable",
 				 "Subscriptions cannot be bought on this Calendox yet.",
 				 "Ask your administrator to change your plan.");

@@ -572,6 +572,11 @@ enum cx_err config_load(struct config *cfg, const char *file, config_getenv_fn g
 		goto out;
 	}
 	cfg->payments = get_str(&src, "CALENDOX_PAYMENTS", "sandbox");
+	if (strcmp(cfg->payments, "sandbox") != 0 && strcmp(cfg->payments, "none") != 0) {
+		set_err(err, err_len, "CALENDOX_PAYMENTS: expected sandbox or none");
+		rc = CX_EINVAL;
+		goto out;
+	}
 	rc = get_int(&src, "CALENDOX_TRIAL_DAYS", 14, 0, 3650, &cfg->trial_days, err, err_len);
 	if (rc != CX_OK)
 		goto out;

@@ -33,7 +33,7 @@ struct config {
 	int job_workers;     /* CALENDOX_JOB_WORKERS, 4 */
 	int max_connections; /* CALENDOX_MAX_CONNECTIONS, 1024 */
 	char *log_level;     /* CALENDOX_LOG_LEVEL, "info" */
-	char *payments;      /* CALENDOX_PAYMENTS: "sandbox" (activate at once) */
+	char *payments;      /* CALENDOX_PAYMENTS: "sandbox" (activate at once) or "none" */
 	int trial_days;      /* CALENDOX_TRIAL_DAYS, 14 */
 	int plan_basic_accounts;    /* CALENDOX_PLAN_BASIC_ACCOUNTS, 2 */
 	int plan_standard_accounts; /* CALENDOX_PLAN_STANDARD_ACCOUNTS, 5 */

@@ -47,7 +47,8 @@ class CliTest(unittest.TestCase):
             for var, value in [("CALENDOX_LISTEN", "nonsense"),
                                ("CALENDOX_SECRET_KEY", "c2hvcnQ="),
                                ("CALENDOX_HTTP_THREADS", "many"),
-                               ("CALENDOX_PUBLIC_URL", "ftp://x")]:
+                               ("CALENDOX_PUBLIC_URL", "ftp://x"),
+                               ("CALENDOX_PAYMENTS", "sandbx")]:
                 with self.subTest(var=var):
                     r = run("serve", env=dict(base, **{var: value}))
                     self.assertNotEqual(r.returncode, 0)

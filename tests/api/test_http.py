@@ -145,3 +145,14 @@ class IsolationTest(ServerTest):
         r = self.server.request("POST", "/api/billing/subscribe", {"plan": "basic"},
                                 headers={"X-CSRF-Token": b.csrf}, cookie=a.cookie)
         self.assertError(r, 403, "csrf_failed")
+
+
+class NoSessionTest(ServerTest):
+    def test_every_personal_endpoint_needs_a_session(self):
+        for method, path, body in [("GET", "/api/me", None), ("GET", "/api/billing", None),
+                                   ("POST", "/api/billing/subscribe", {"plan": "basic"}),
+                                   ("GET", "/api/activity", None),
+                                   ("POST", "/api/auth/logout", None)]:
+            with self.subTest(path=path):
+                r = self.server.request(method, path, body)
+                self.assertError(r, 401, "unauthenticated")

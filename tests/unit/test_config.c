@@ -240,6 +240,7 @@ static void test_invalid_values(void **state)
 	             "CALENDOX_SANDBOX: expected a URL starting with http:// or https://");
 	expect_error("CALENDOX_LOG_LEVEL", "loud",
 	             "CALENDOX_LOG_LEVEL: expected debug, info, warn or error");
+	expect_error("CALENDOX_PAYMENTS", "stripe", "CALENDOX_PAYMENTS: expected sandbox or none");
 	expect_error("CALENDOX_SECRET_KEY", "c2hvcnQ=",
 	             "CALENDOX_SECRET_KEY: expected standard base64 of exactly 32 bytes");
 	expect_error("CALENDOX_SECRET_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
