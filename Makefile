@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a step they use.
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
 .PHONY: run test setup build build-asan clean
