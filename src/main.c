@@ -12,6 +12,7 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "egress/egress.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
 #include "jobs/kinds.h"
@@ -150,6 +151,7 @@ static int cmd_serve(int argc, char **argv)
 	struct store *st = NULL;
 	struct job_runner *runner = NULL;
 	struct http_server *srv = NULL;
+	struct egress *egress = NULL;
 	int rc = 1;
 
 	/* Signals are taken by sigwait() in this thread only: every thread started below inherits the
@@ -165,14 +167,20 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	if (open_store(&cfg, &st))
 		goto out;
+	enum cx_err err = egress_start(64, 4096, &egress);
+	if (err) {
+		fprintf(stderr, "calendox: starting the egress thread failed: %s\n", cx_strerror(err));
+		goto out;
+	}
 
 	struct app app = {
 		.cfg = &cfg,
 		.store = st,
+		.egress = egress,
 		.limits = {.basic_accounts = cfg.plan_basic_accounts,
 			   .standard_accounts = cfg.plan_standard_accounts},
 	};
-	struct job_env env = {.store = st, .cfg = &cfg};
+	struct job_env env = {.store = st, .cfg = &cfg, .egress = egress};
 	struct job_runner_options jopts = {
 		.store = st,
 		.kinds = job_kinds,
@@ -182,7 +190,7 @@ static int cmd_serve(int argc, char **argv)
 		.workers = cfg.job_workers,
 		.app = &env,
 	};
-	enum cx_err err = job_runner_start(&jopts, &runner);
+	err = job_runner_start(&jopts, &runner);
 	if (err) {
 		fprintf(stderr, "calendox: starting job workers failed: %s\n", cx_strerror(err));
 		goto out;
@@ -226,6 +234,8 @@ out:
 		http_server_stop(srv);
 	if (runner)
 		job_runner_stop(runner);
+	if (egress)
+		egress_stop(egress);
 	if (st) {
 		store_thread_done(st);
 		store_close(st);

@@ -10,7 +10,9 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "base/buf.h"
 #include "base/json.h"
+#include "egress/egress.h"
 #include "core/plans.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
@@ -20,6 +22,7 @@ struct app {
 	const struct config *cfg;
 	struct store *store;
 	struct job_runner *jobs;     /* may be NULL (tests without workers) */
+	struct egress *egress;       /* the outbound thread (OAuth callbacks) */
 	struct http_server *http;    /* set after the server started (for /metrics) */
 	struct plan_limits limits;
 };
@@ -68,6 +71,19 @@ void api_activity_list(struct http_request *req);
 void api_healthz(struct http_request *req);
 void api_readyz(struct http_request *req);
 void api_metrics(struct http_request *req);
+void api_oauth_zoom_start(struct http_request *req);
+void api_oauth_zoom_callback(struct http_request *req);
+void api_apps_list(struct http_request *req);
+void api_apps_zoom_delete(struct http_request *req);
+void api_meeting_providers(struct http_request *req);
+void api_webhook_zoom(struct http_request *req);
+
+/* The small HTML page an OAuth popup ends on: it posts {source:"calendox-oauth", provider, ok,
+ * message, hint} to the opener (our origin only) and closes. */
+void api_oauth_page(struct http_request *req, int status, const char *provider, bool ok,
+		    const char *title, const char *message, const char *hint);
+/* Appends s with & < > " ' escaped. */
+void api_html_escape(struct buf *out, const char *s);
 
 /* Starts a session for user_id: stores its hash and sets the cookie. */
 enum cx_err api_session_start(struct http_request *req, int64_t user_id);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "base/alloc.h"
 #include "base/crypto.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -112,3 +113,29 @@ json_t *api_plan_json(struct app *app, int64_t user_id, int64_t now)
 	return json_pack("{s:s, s:s, s:o}", "name", plan_name(now_plan), "status", status,
 			 "trial_ends_at", api_time_json(sub.trial_ends_at));
 }
+
+void api_html_escape(struct buf *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&':
+			buf_puts(out, "&amp;");
+			break;
+		case '<':
+			buf_puts(out, "&lt;");
+			break;
+		case '>':
+			buf_puts(out, "&gt;");
+			break;
+		case '"':
+			buf_puts(out, "&quot;");
+			break;
+		case '\'':
+			buf_puts(out, "&#39;");
+			break;
+		default:
+			buf_append(out, s, 1);
+		}
+	}
+}
+

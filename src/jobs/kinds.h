@@ -4,12 +4,14 @@
 #define CX_JOBS_KINDS_H
 
 #include "base/config.h"
+#include "egress/egress.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
 
 struct job_env {
 	struct store *store;
 	const struct config *cfg;
+	struct egress *egress;
 };
 
 /* Every kind, for job_runner_options.kinds. */
@@ -21,7 +23,10 @@ extern const size_t job_periodic_count;
 
 /* plans.expire_trials: trials that ended become Free (DESIGN §4 "Plans"). */
 enum job_outcome job_plans_expire_trials(struct job_run *run);
-/* sessions.cleanup: deletes expired sessions. */
+/* zoom.revoke: revokes a disconnected person's token at Zoom ({"user_id","token"} with the token
+ * sealed under "zoom.revoke:<user_id>"). */
+enum job_outcome job_zoom_revoke(struct job_run *run);
+/* sessions.cleanup: deletes expired sessions and used or expired OAuth states. */
 enum job_outcome job_sessions_cleanup(struct job_run *run);
 
 #endif

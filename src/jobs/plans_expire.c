@@ -5,6 +5,7 @@
 #include "base/time.h"
 #include "jobs/kinds.h"
 #include "store/accounts.h"
+#include "store/connections.h"
 
 #include "base/banned.h"
 
@@ -44,8 +45,10 @@ enum job_outcome job_sessions_cleanup(struct job_run *run)
 {
 	const struct job_env *env = run->app;
 	int64_t deleted = 0;
-	enum cx_err err = store_sessions_delete_expired(store_conn(env->store), time_wall_s(),
-							&deleted);
+	struct store_conn *c = store_conn(env->store);
+	enum cx_err err = store_sessions_delete_expired(c, time_wall_s(), &deleted);
+	if (!err)
+		err = store_oauth_states_delete_expired(c, time_wall_s());
 	if (err) {
 		snprintf(run->error, sizeof(run->error), "deleting expired sessions failed: %s",
 			 cx_strerror(err));

@@ -8,10 +8,11 @@ from harness import Client, Server, unique_email
 class ServerTest(unittest.TestCase):
     server = None
     extra_env = None
+    sandbox = False
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(extra_env=cls.extra_env).start()
+        cls.server = Server(extra_env=cls.extra_env, sandbox=cls.sandbox).start()
 
     @classmethod
     def tearDownClass(cls):

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 import base64
+import urllib.parse
 
 BINARY = os.environ.get("CALENDOX_BINARY", "build/calendox")
 
@@ -50,10 +51,58 @@ class Response:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
+class Sandbox:
+    """One `calendox sandbox` process on a free port (DESIGN §7)."""
+
+    def __init__(self, zoom_webhook_url=None):
+        args = [BINARY, "sandbox", "--port", "0"]
+        if zoom_webhook_url:
+            args += ["--zoom-webhook-url", zoom_webhook_url]
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log)
+        line = self.proc.stdout.readline()
+        self.port = json.loads(line)["port"]
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+        return self.proc.returncode
+
+    def request(self, method, path, body=None, headers=None, form=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        h = dict(headers or {})
+        data = None
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        out = Response(r.status, r.getheaders(), r.read())
+        conn.close()
+        return out
+
+    def state(self):
+        return self.request("GET", "/_sandbox/state").json()
+
+    def requests(self):
+        return self.request("GET", "/_sandbox/requests").json()["requests"]
+
+
 class Server:
     """One calendox serve process with a fresh store."""
 
-    def __init__(self, extra_env=None, workers=2):
+    def __init__(self, extra_env=None, workers=2, sandbox=False):
         self.dir = tempfile.mkdtemp(prefix="calendox-api-")
         self.db = os.path.join(self.dir, "calendox.db")
         self.web = os.path.join(self.dir, "web")
@@ -64,6 +113,8 @@ class Server:
             f.write("console.log('calendox');")
         self.port = None
         self.proc = None
+        self.with_sandbox = sandbox
+        self.sandbox = None
         self.log_path = os.path.join(self.dir, "server.log")
         self.env = dict(os.environ)
         self.env.update({
@@ -79,9 +130,13 @@ class Server:
             self.env.update(extra_env)
 
     def start(self):
-        self.port = free_port()
+        if self.port is None:
+            self.port = free_port()
         self.env["CALENDOX_LISTEN"] = f"127.0.0.1:{self.port}"
         self.env["CALENDOX_PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
+        if self.with_sandbox and self.sandbox is None:
+            self.sandbox = Sandbox(f"http://127.0.0.1:{self.port}/webhooks/zoom")
+            self.env["CALENDOX_SANDBOX"] = self.sandbox.base
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([BINARY, "serve"], env=self.env, stdout=log, stderr=log)
         deadline = time.time() + 20
@@ -110,6 +165,8 @@ class Server:
 
     def close(self):
         rc = self.stop()
+        if self.sandbox:
+            self.sandbox.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
         return rc
 

@@ -138,6 +138,7 @@ static void foundation_schema(void **state)
 	assert_int_equal(count(c, "SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%AUTOID%'"),
 			 0);
 	assert_int_equal(count(c, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+				  "name IN ('users', 'activity', 'jobs') AND "
 				  "sql LIKE '%INTEGER PRIMARY KEY AUTOINCREMENT%'"),
 			 3);
 
