@@ -1590,6 +1590,42 @@ static bool check_fields(const json_t *f, struct g_event *tmp, struct g_reply *r
 			return false;
 		}
 	}
+	/* The other typed members the answers echo (discovery types: boolean, int32, array):
+	 * a value of another type is refused, never stored and answered back. */
+	static const char *const bools[] = {"anyoneCanAddSelf",
+	                                    "endTimeUnspecified",
+	                                    "guestsCanInviteOthers",
+	                                    "guestsCanModify",
+	                                    "guestsCanSeeOtherGuests",
+	                                    "locked",
+	                                    "privateCopy",
+	                                    NULL};
+	for (size_t i = 0; bools[i]; i++) {
+		const json_t *b = json_object_get(f, bools[i]);
+		if (b && !json_is_boolean(b)) {
+			api_error(r, 400, "global", "invalid",
+			          "Invalid value for: field must be a boolean", NULL, NULL);
+			return false;
+		}
+	}
+	const json_t *seq = json_object_get(f, "sequence");
+	const json_t *rem = json_object_get(f, "reminders");
+	const json_t *use_default = json_object_get(rem, "useDefault");
+	if ((seq && (!json_is_integer(seq) || json_integer_value(seq) < 0 ||
+	             json_integer_value(seq) > INT32_MAX)) ||
+	    (rem && !json_is_object(rem)) || (use_default && !json_is_boolean(use_default))) {
+		api_error(r, 400, "global", "invalid", "Invalid value for: wrong type", NULL, NULL);
+		return false;
+	}
+	static const char *const arrays[] = {"attendees", "recurrence", "attachments", NULL};
+	for (size_t i = 0; arrays[i]; i++) {
+		const json_t *a = json_object_get(f, arrays[i]);
+		if (a && !json_is_array(a)) {
+			api_error(r, 400, "global", "invalid",
+			          "Invalid value for: field must be a list", NULL, NULL);
+			return false;
+		}
+	}
 	const json_t *summary = json_object_get(f, "summary");
 	if (summary && json_string_length(summary) > 1024 * 8) {
 		api_error(r, 400, "global", "invalid", "Summary too long.", NULL, NULL);

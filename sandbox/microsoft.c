@@ -1088,6 +1088,76 @@ static bool check_dtz(const json_t *v, int64_t *t, const char **why)
 	return true;
 }
 
+/* The event members whose values the answers echo, with their CSDL types: 's' Edm.String or an
+ * enum (members, when given, from the CSDL's EnumType), 'b' Edm.Boolean, 'i' Edm.Int32,
+ * 'a' a collection, 'o' a complex value. null is accepted (the CSDL leaves them nullable). */
+struct m_typed {
+	const char *name;
+	char type;
+	const char *const *members;
+};
+
+static const char *const m_show_as[] = {"unknown",          "free", "tentative", "busy", "oof",
+                                        "workingElsewhere", NULL};
+static const char *const m_sensitivity[] = {"normal", "personal", "private", "confidential", NULL};
+static const char *const m_importance[] = {"low", "normal", "high", NULL};
+static const char *const m_providers[] = {"unknown", "skypeForBusiness", "skypeForConsumer",
+                                          "teamsForBusiness", NULL};
+static const char *const m_body_types[] = {"text", "html", NULL};
+
+static const struct m_typed m_typed_members[] = {
+    {"subject", 's', NULL},
+    {"showAs", 's', m_show_as},
+    {"sensitivity", 's', m_sensitivity},
+    {"importance", 's', m_importance},
+    {"onlineMeetingProvider", 's', m_providers},
+    {"originalStartTimeZone", 's', NULL},
+    {"originalEndTimeZone", 's', NULL},
+    {"isAllDay", 'b', NULL},
+    {"isOnlineMeeting", 'b', NULL},
+    {"isReminderOn", 'b', NULL},
+    {"responseRequested", 'b', NULL},
+    {"allowNewTimeProposals", 'b', NULL},
+    {"hideAttendees", 'b', NULL},
+    {"isDraft", 'b', NULL},
+    {"reminderMinutesBeforeStart", 'i', NULL},
+    {"categories", 'a', NULL},
+    {"attendees", 'a', NULL},
+    {"locations", 'a', NULL},
+};
+
+/* The CSDL spelling of an enum member named in any case (Graph reads requests' enum values
+ * case-insensitively, "HTML" as html, and answers its own spelling), or NULL. */
+static const char *enum_member(const char *const *members, const char *value)
+{
+	for (size_t i = 0; value && members[i]; i++)
+		if (strcasecmp(members[i], value) == 0)
+			return members[i];
+	return NULL;
+}
+
+/* Whether v is a value of the typed member t (or null). */
+static bool typed_ok(const struct m_typed *t, const json_t *v)
+{
+	if (json_is_null(v))
+		return true;
+	switch (t->type) {
+	case 'b':
+		return json_is_boolean(v);
+	case 'i':
+		return json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
+		       json_integer_value(v) <= INT32_MAX;
+	case 'a':
+		return json_is_array(v);
+	case 's':
+		if (!json_is_string(v))
+			return false;
+		return !t->members || enum_member(t->members, json_string_value(v));
+	default:
+		return false;
+	}
+}
+
 /* Validates merged fields and derives times; 400 in r on failure. */
 static bool check_fields(struct sb *sb, struct http_request *req, const json_t *body,
                          const json_t *fields, int64_t *start, int64_t *end, struct m_reply *r)
@@ -1108,27 +1178,33 @@ static bool check_fields(struct sb *sb, struct http_request *req, const json_t *
 			return false;
 		}
 	}
-	static const char *const strs[] = {"subject",
-	                                   "showAs",
-	                                   "sensitivity",
-	                                   "importance",
-	                                   "onlineMeetingProvider",
-	                                   "originalStartTimeZone",
-	                                   "originalEndTimeZone",
-	                                   NULL};
-	for (size_t i = 0; strs[i]; i++) {
-		const json_t *s = json_object_get(fields, strs[i]);
-		if (s && !json_is_string(s) && !json_is_null(s)) {
+	/* A value of the wrong type is refused, never stored and answered back (the answers
+	 * follow the CSDL's types). */
+	for (size_t i = 0; i < sizeof(m_typed_members) / sizeof(m_typed_members[0]); i++) {
+		const struct m_typed *t = &m_typed_members[i];
+		const json_t *val = json_object_get(fields, t->name);
+		if (val && !typed_ok(t, val)) {
 			graph_error(
 			    sb, req, r, 400, "BadRequest",
-			    arena_printf(req->arena, "Invalid value for property '%s'.", strs[i]));
+			    arena_printf(req->arena, "Invalid value for property '%s'.", t->name));
+			return false;
+		}
+	}
+	const json_t *cats = json_object_get(fields, "categories");
+	for (size_t i = 0; json_is_array(cats) && i < json_array_size(cats); i++) {
+		if (!json_is_string(json_array_get(cats, i))) {
+			graph_error(sb, req, r, 400, "BadRequest",
+			            "Invalid value for property 'categories'.");
 			return false;
 		}
 	}
 	const json_t *b = json_object_get(fields, "body");
+	const json_t *ctype = json_object_get(b, "contentType");
 	if (b && !json_is_null(b) &&
 	    (!json_is_object(b) ||
-	     (json_object_get(b, "content") && !json_is_string(json_object_get(b, "content"))))) {
+	     (json_object_get(b, "content") && !json_is_string(json_object_get(b, "content"))) ||
+	     (ctype &&
+	      !(json_is_string(ctype) && enum_member(m_body_types, json_string_value(ctype)))))) {
 		graph_error(sb, req, r, 400, "BadRequest", "Invalid value for property 'body'.");
 		return false;
 	}
@@ -1232,6 +1308,42 @@ static json_t *dtz_json(struct arena *a, int64_t t, const char *zone)
 	return json_pack("{s:s,s:s}", "dateTime", graph_time(a, t + off), "timeZone", zone);
 }
 
+/* Graph answers a recurrence with every member of its pattern and range, the unset ones at their
+ * defaults: the CSDL makes recurrencePattern.month and .dayOfMonth and
+ * recurrenceRange.numberOfOccurrences non-nullable, and Graph's own answers carry them as 0 when
+ * the pattern or range does not use them. rec is the answer's copy of the stored recurrence. */
+static void complete_recurrence(json_t *rec)
+{
+	static const char *const pattern_zero[] = {"month", "dayOfMonth"};
+	json_t *pattern = json_object_get(rec, "pattern");
+	json_t *range = json_object_get(rec, "range");
+
+	for (size_t i = 0; i < 2; i++)
+		if (json_is_object(pattern) && !json_object_get(pattern, pattern_zero[i]))
+			json_object_set_new(pattern, pattern_zero[i], json_integer(0));
+	if (json_is_object(range) && !json_object_get(range, "numberOfOccurrences"))
+		json_object_set_new(range, "numberOfOccurrences", json_integer(0));
+}
+
+/* Answers carry enum members as the CSDL spells them, whatever case the client wrote. */
+static void canonical_enums(json_t *o)
+{
+	for (size_t i = 0; i < sizeof(m_typed_members) / sizeof(m_typed_members[0]); i++) {
+		const struct m_typed *t = &m_typed_members[i];
+		const char *m =
+		    t->members
+		        ? enum_member(t->members, json_string_value(json_object_get(o, t->name)))
+		        : NULL;
+		if (m)
+			json_object_set_new(o, t->name, json_string(m));
+	}
+	json_t *body = json_object_get(o, "body");
+	const char *m =
+	    enum_member(m_body_types, json_string_value(json_object_get(body, "contentType")));
+	if (m)
+		json_object_set_new(body, "contentType", json_string(m));
+}
+
 static json_t *event_json(struct sb *sb, struct arena *a, const struct m_event *e, const char *zone)
 {
 	json_t *o = json_deep_copy(e->fields);
@@ -1332,6 +1444,8 @@ static json_t *event_json(struct sb *sb, struct arena *a, const struct m_event *
 	json_object_set_new(o, "location", l);
 	if (!json_object_get(o, "recurrence"))
 		json_object_set_new(o, "recurrence", json_null());
+	complete_recurrence(json_object_get(o, "recurrence"));
+	canonical_enums(o);
 	if (!json_object_get(o, "attendees"))
 		json_object_set_new(o, "attendees", json_array());
 	json_object_set_new(o, "organizer",
