@@ -4,6 +4,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/form.h"
 #include "http/internal.h"
 
 #include "base/banned.h"
@@ -48,25 +49,10 @@ char *http_url_decode(struct arena *a, const char *s, size_t len, bool plus_is_s
 	return out;
 }
 
+/* One encoder for the whole tree: base/form.c's, which egress and providers use too. */
 enum cx_err http_url_encode(struct buf *out, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	enum cx_err err = CX_OK;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		unsigned char c = *p;
-		bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-		if (keep) {
-			err = buf_append(out, p, 1);
-		} else {
-			char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-			err = buf_append(out, esc, sizeof(esc));
-		}
-		if (err)
-			goto out;
-	}
-out:
-	return err;
+	return form_encode(out, s);
 }
 
 /* Pairs whose key or value is badly escaped are skipped rather than failing the whole string:
