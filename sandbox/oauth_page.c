@@ -132,6 +132,13 @@ void sb_authorize_page(struct http_request *req, const char *provider_title,
 	           "<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p>\n"
 	           "</form>\n</main>\n</body>\n</html>\n");
 	http_add_header(req, "Cache-Control", "no-store");
+	/* The decision form posts here and is answered with a redirect to the app's callback;
+	 * browsers apply form-action to that redirect too, so the server's default "form-action
+	 * 'self'" would strand the person on this page. The registered redirect URIs are loopback
+	 * only (sb_redirect_uri_ok); Chromium refuses "[::1]" as a source, so it is not listed. */
+	http_add_header(req, "Content-Security-Policy",
+			"default-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+			"form-action 'self' http://127.0.0.1:* http://localhost:*");
 	http_reply(req, 200, "text/html; charset=utf-8", page.data ? page.data : "", page.len);
 	buf_release(&page);
 }

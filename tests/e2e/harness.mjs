@@ -1,6 +1,7 @@
 // The e2e harness: a `calendox serve` on a free loopback port with its own temporary store and
-// key, Debian's Chromium driven through playwright-core, and the helpers the tests use to act as a
-// person does (find controls by role and label, wait for what appears, take screenshots).
+// key, pointed at its own `calendox sandbox` (the emulated Zoom, Google and Microsoft), Debian's
+// Chromium driven through playwright-core, and the helpers the tests use to act as a person does
+// (find controls by role and label, wait for what appears, take screenshots).
 import { spawn, execFile } from "node:child_process";
 import { mkdtemp, mkdir, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -40,13 +41,125 @@ async function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A running `calendox serve`, its environment (for `calendox admin …` with the same store) and
-// its log (kept in memory, bounded, shown when a test fails).
+// A running `calendox sandbox` (DESIGN §7): the emulated Zoom, Google and Microsoft on a free
+// loopback port, with the control endpoints under /_sandbox/ the tests use to look behind the scenes.
+export class Sandbox {
+  static async start({ binary, zoomWebhookUrl }) {
+    const s = new Sandbox();
+    s.child = spawn(
+      binary,
+      ["sandbox", "--port", "0", "--zoom-webhook-url", zoomWebhookUrl],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    s.child.on("exit", (code, signal) => {
+      s.exited = { code, signal };
+    });
+    s.child.stderr.on("data", (chunk) => s.keep(chunk));
+    // The first stdout line is {"port":N}; everything after it is log.
+    const port = await new Promise((resolve, reject) => {
+      let pending = "";
+      let found = false;
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`calendox sandbox did not print its port:\n${s.log}`),
+          ),
+        20_000,
+      );
+      s.child.stdout.on("data", (chunk) => {
+        if (found) return s.keep(chunk);
+        pending += chunk.toString();
+        const nl = pending.indexOf("\n");
+        if (nl < 0) return undefined;
+        found = true;
+        clearTimeout(timer);
+        s.keep(pending.slice(nl + 1));
+        try {
+          resolve(JSON.parse(pending.slice(0, nl)).port);
+        } catch {
+          reject(new Error(`calendox sandbox printed ${pending.slice(0, nl)}`));
+        }
+        return undefined;
+      });
+      s.child.once("exit", () => {
+        clearTimeout(timer);
+        reject(new Error(`calendox sandbox exited:\n${s.log}`));
+      });
+    });
+    s.base = `http://127.0.0.1:${port}`;
+    return s;
+  }
+
+  constructor() {
+    this.base = null;
+    this.log = "";
+    this.exited = null;
+    this.child = null;
+  }
+
+  keep(chunk) {
+    this.log += chunk.toString();
+    if (this.log.length > 200_000) this.log = this.log.slice(-100_000);
+  }
+
+  async request(method, path, body) {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok)
+      throw new Error(
+        `sandbox ${method} ${path} answered ${res.status}: ${text}`,
+      );
+    return text ? JSON.parse(text) : null;
+  }
+
+  // Every account, grant and meeting of the emulated providers.
+  state() {
+    return this.request("GET", "/_sandbox/state");
+  }
+
+  // The requests the providers received, in arrival order ({method, path, query, body}).
+  async requests() {
+    return (await this.request("GET", "/_sandbox/requests")).requests;
+  }
+
+  zoomSettings(settings) {
+    return this.request("POST", "/_sandbox/zoom/settings", settings);
+  }
+
+  // Stops the sandbox with SIGTERM (SIGKILL after 10 s) and returns how it exited.
+  async stop() {
+    if (this.child && !this.exited) {
+      const gone = new Promise((r) => this.child.once("exit", r));
+      this.child.kill("SIGTERM");
+      const t = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+      await gone;
+      clearTimeout(t);
+    }
+    return this.exited;
+  }
+}
+
+// A running `calendox serve` pointed at its own sandbox, its environment (for `calendox admin …`
+// with the same store) and its log (kept in memory, bounded, shown when a test fails).
 export class Server {
   static async start({ binary, webRoot }) {
     const dir = await mkdtemp(join(tmpdir(), "calendox-e2e-"));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
+    let sandbox = null;
+    try {
+      sandbox = await Sandbox.start({
+        binary,
+        zoomWebhookUrl: `${base}/webhooks/zoom`,
+      });
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
     const env = {
       ...process.env,
       CALENDOX_LISTEN: `127.0.0.1:${port}`,
@@ -54,11 +167,13 @@ export class Server {
       CALENDOX_DATABASE: `sqlite:${join(dir, "e2e.db")}`,
       CALENDOX_SECRET_KEY_FILE: join(dir, "key"),
       CALENDOX_WEB_ROOT: webRoot,
+      CALENDOX_SANDBOX: sandbox.base,
       CALENDOX_PWHASH_FAST: "1",
       CALENDOX_HTTP_THREADS: "2",
       CALENDOX_JOB_WORKERS: "1",
     };
     const s = new Server(binary, dir, base, env);
+    s.sandbox = sandbox;
     s.child = spawn(binary, ["serve"], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -72,7 +187,12 @@ export class Server {
     s.child.on("exit", (code, signal) => {
       s.exited = { code, signal };
     });
-    await s.waitReady();
+    try {
+      await s.waitReady();
+    } catch (e) {
+      await s.stop();
+      throw e;
+    }
     return s;
   }
 
@@ -84,6 +204,8 @@ export class Server {
     this.log = "";
     this.exited = null;
     this.child = null;
+    this.sandbox = null;
+    this.sandboxExited = null;
   }
 
   async waitReady() {
@@ -114,7 +236,8 @@ export class Server {
     });
   }
 
-  // Stops the server with SIGTERM (SIGKILL after 10 s) and returns how it exited.
+  // Stops the server, then its sandbox, each with SIGTERM (SIGKILL after 10 s), and returns how
+  // the server exited (the sandbox's exit is left in sandboxExited).
   async stop() {
     if (this.child && !this.exited) {
       const gone = new Promise((r) => this.child.once("exit", r));
@@ -123,6 +246,7 @@ export class Server {
       await gone;
       clearTimeout(t);
     }
+    if (this.sandbox) this.sandboxExited = await this.sandbox.stop();
     await rm(this.dir, { recursive: true, force: true });
     return this.exited;
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs the Calendox end-to-end tests: starts `calendox serve` on a free loopback port with a
-// temporary SQLite store, drives Debian's Chromium (/usr/bin/chromium) through playwright-core,
-// walks every test in tests.mjs and ends with the line "e2e: N passed, N failed".
+// Runs the Calendox end-to-end tests: starts `calendox sandbox` (the emulated providers) and
+// `calendox serve` pointed at it, on free loopback ports, the server with a temporary SQLite store;
+// drives Debian's Chromium (/usr/bin/chromium) through playwright-core, walks every test in
+// tests.mjs, stops both processes and ends with the line "e2e: N passed, N failed".
 //
 //   node tests/e2e/run.mjs --binary build/calendox [--web-root web/dist]
 //        [--screenshots build/e2e-screenshots] [--only TEXT] [--chromium /usr/bin/chromium]
@@ -129,7 +130,9 @@ try {
   // A clean stop is part of the run: under the sanitizers a leak or an error shows only here.
   await browser.close();
   browser = null;
+  const sandboxLog = server.sandbox ? server.sandbox.log : "";
   const exit = await server.stop();
+  const sandboxExit = server.sandboxExited;
   const log = server.log;
   server = null;
   if (exit && exit.code === 0) {
@@ -142,6 +145,18 @@ try {
     );
     console.log(
       `  server: ${log.trim().split("\n").slice(-40).join("\n  server: ")}`,
+    );
+  }
+  if (sandboxExit && sandboxExit.code === 0) {
+    passed++;
+    console.log("ok - the sandbox stops cleanly on SIGTERM");
+  } else {
+    failed++;
+    console.log(
+      `not ok - the sandbox stops cleanly on SIGTERM (${JSON.stringify(sandboxExit)})`,
+    );
+    console.log(
+      `  sandbox: ${sandboxLog.trim().split("\n").slice(-40).join("\n  sandbox: ")}`,
     );
   }
 } catch (e) {

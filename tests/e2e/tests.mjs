@@ -46,6 +46,72 @@ async function calendarIsStyled(page) {
   });
 }
 
+// What Zoom's consent screen must list: exactly the permissions Calendox asks for (DESIGN §8).
+const ZOOM_PERMISSIONS = [
+  ["meeting:write:meeting", "Create meetings when you add a meeting link"],
+  ["meeting:read:meeting", "Read meeting details to display the join link"],
+  [
+    "meeting:delete:meeting",
+    "Remove the meeting when the event it was attached to is deleted",
+  ],
+  [
+    "user:read:user",
+    "Read your Zoom user ID to associate meetings with your account",
+  ],
+];
+
+const ADMIN_HINT = /ask your Zoom administrator to approve Calendox/;
+
+async function openAppTab(page) {
+  await page
+    .getByRole("navigation", { name: "Main" })
+    .getByRole("link", { name: "Settings" })
+    .click();
+  await page
+    .getByRole("navigation", { name: "Settings" })
+    .getByRole("link", { name: "App" })
+    .click();
+  await see(heading(page, "Meeting Apps"), "the Meeting Apps section");
+  return see(page.getByRole("switch", { name: "Zoom" }), "the Zoom toggle");
+}
+
+// The colour the app calls its blue (--accent), as the browser computes it.
+async function appBlue(page) {
+  return page.evaluate(() => {
+    const probe = document.createElement("span");
+    probe.style.setProperty("color", "var(--accent)");
+    document.body.append(probe);
+    const c = getComputedStyle(probe).color;
+    probe.remove();
+    return c;
+  });
+}
+
+// Zoom's sign-in and consent screen in the authorization window: checks what it asks for, picks
+// the account and answers.
+async function answerZoomConsent(popup, email, decision) {
+  await see(
+    popup.getByRole("heading", { name: "Calendox would like to:" }),
+    "Zoom's consent screen",
+  );
+  const items = popup.getByRole("listitem");
+  const texts = (await items.allTextContents()).map((t) =>
+    t.replace(/\s+/g, " ").trim(),
+  );
+  const want = ZOOM_PERMISSIONS.map(([scope, text]) => `${scope}: ${text}`);
+  assert(
+    JSON.stringify(texts) === JSON.stringify(want),
+    `the consent screen lists ${JSON.stringify(texts)}`,
+  );
+  await popup.getByLabel("Account").selectOption(email);
+  await popup.getByRole("button", { name: decision }).click();
+}
+
+async function zoomGrants(server, email) {
+  const state = await server.sandbox.state();
+  return state.zoom.grants.filter((g) => g.email === email);
+}
+
 export const tests = [
   {
     name: "the server sends the strict Content-Security-Policy with the app",
@@ -143,6 +209,38 @@ export const tests = [
             typeof e.detail === "string",
           "entry",
         );
+
+      const apps = await (await rq.get("/api/apps")).json();
+      const zoom = apps.apps.find((a) => a.id === "zoom");
+      assert(
+        zoom &&
+          zoom.name === "Zoom" &&
+          zoom.category === "meeting" &&
+          zoom.status === "not_connected" &&
+          zoom.account_email === null &&
+          Array.isArray(zoom.scopes),
+        `apps ${JSON.stringify(apps)}`,
+      );
+      const providers = (await (await rq.get("/api/meeting-providers")).json())
+        .providers;
+      assert(
+        JSON.stringify(providers.map((p) => p.id)) ===
+          JSON.stringify(["zoom", "google_meet", "teams"]) &&
+          providers.every(
+            (p) =>
+              typeof p.name === "string" &&
+              p.available === false &&
+              p.status === "not_connected",
+          ),
+        `meeting providers ${JSON.stringify(providers)}`,
+      );
+      const disconnect = await rq.delete("/api/apps/zoom", {
+        headers: { "X-CSRF-Token": me.csrf_token },
+      });
+      assert(
+        disconnect.status() === 204,
+        `disconnecting Zoom that is not connected answered ${disconnect.status()}`,
+      );
 
       const out = await rq.post("/api/auth/logout", {
         headers: { "X-CSRF-Token": me.csrf_token },
@@ -579,6 +677,365 @@ export const tests = [
       assert(
         !(await overflowsSideways(page)),
         "the Add Event dialog scrolls sideways",
+      );
+    },
+  },
+  {
+    name: "connecting Zoom in its window shows Connected, offers Zoom in Add Event, and disconnecting revokes it",
+    async run({ page, server, shots }) {
+      await gotoApp(page, "/signup");
+      await page.getByLabel("Name").fill("Zelda Zoom");
+      await page.getByLabel("Email").fill(uniqueEmail("zoom"));
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign up" }).click();
+      await see(heading(page, "Unified Calendar", 1), "the dashboard");
+
+      const toggle = await openAppTab(page);
+      assert(
+        (await toggle.getAttribute("aria-checked")) === "false",
+        "Zoom starts off",
+      );
+      const popupOpened = page.waitForEvent("popup");
+      await page.getByRole("button", { name: "Connect Zoom" }).click();
+      const popup = await popupOpened;
+      await see(
+        page.getByRole("status").filter({ hasText: "Zoom window" }),
+        "the row waiting for the Zoom window",
+      );
+      const popupClosed = popup.waitForEvent("close");
+      await answerZoomConsent(popup, "alice@example.com", "Allow");
+      await popupClosed;
+
+      // the row follows without a reload
+      await eventually(
+        "the toggle to turn on",
+        async () => (await toggle.getAttribute("aria-checked")) === "true",
+      );
+      const status = await description(toggle);
+      assert(
+        status.startsWith("Connected") && status.includes("alice@example.com"),
+        `the Zoom row says ${JSON.stringify(status)}`,
+      );
+      const blue = await appBlue(page);
+      await eventually(
+        `the toggle to be the app's blue ${blue}`,
+        async () =>
+          (await toggle.evaluate(
+            (el) => getComputedStyle(el).backgroundColor,
+          )) === blue,
+      );
+      assert(
+        (await page.getByRole("alert").count()) === 0,
+        "no alert after a successful connect",
+      );
+      assert(
+        (await page.getByRole("button", { name: "Connect Zoom" }).count()) ===
+          0,
+        "no Connect Zoom button once connected",
+      );
+      const grants = await zoomGrants(server, "alice@example.com");
+      assert(
+        grants.length === 1 &&
+          grants[0].scope.split(" ").sort().join(" ") ===
+            ZOOM_PERMISSIONS.map(([p]) => p)
+              .sort()
+              .join(" "),
+        `Zoom granted ${JSON.stringify(grants)}`,
+      );
+      await shots.shoot(page, "settings-app-zoom-connected");
+
+      // Add Event offers Zoom now; the others stay marked
+      await page
+        .getByRole("navigation", { name: "Main" })
+        .getByRole("link", { name: "Dashboard" })
+        .click();
+      await see(heading(page, "Unified Calendar", 1), "the dashboard");
+      const dialog = await openAddEvent(page);
+      const meeting = dialog.getByLabel("Meeting");
+      const option = (name) =>
+        meeting.locator("option", { hasText: new RegExp(`^${name}`) });
+      await eventually(
+        "Zoom to be choosable",
+        async () =>
+          (await option("Zoom").textContent()).trim() === "Zoom" &&
+          !(await option("Zoom").isDisabled()),
+      );
+      for (const name of ["Google Meet", "Microsoft Teams"])
+        assert(
+          (await option(name).textContent()).includes("Not connected"),
+          `${name} is marked Not connected`,
+        );
+      await meeting.selectOption({ label: "Zoom" });
+      assert((await meeting.inputValue()) === "zoom", "Zoom can be chosen");
+      assert(
+        (await dialog.getByRole("link", { name: "Settings → App" }).count()) ===
+          0,
+        "no advice to connect Zoom once it is connected",
+      );
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+
+      // disconnect: toggle off, read the dialog, confirm
+      const revokesBefore = (await server.sandbox.requests()).filter(
+        (r) => r.method === "POST" && r.path === "/zoom/oauth/revoke",
+      ).length;
+      const toggleAgain = await openAppTab(page);
+      await eventually(
+        "Zoom to show as on",
+        async () => (await toggleAgain.getAttribute("aria-checked")) === "true",
+      );
+      await toggleAgain.click();
+      const confirm = await see(
+        page.getByRole("dialog", { name: "Disconnect Zoom?" }),
+        "the disconnect dialog",
+      );
+      const said = (await confirm.textContent()).replace(/\s+/g, " ");
+      assert(
+        said.includes("Existing events keep their Zoom links.") &&
+          said.includes("New events can't get Zoom links"),
+        `the dialog says ${JSON.stringify(said)}`,
+      );
+      await see(
+        confirm.getByRole("button", { name: "Cancel" }),
+        "the Cancel button",
+      );
+      await shots.shoot(page, "settings-app-zoom-disconnect");
+
+      // Cancel keeps it connected
+      await confirm.getByRole("button", { name: "Cancel" }).click();
+      await confirm.waitFor({ state: "hidden" });
+      assert(
+        (await toggleAgain.getAttribute("aria-checked")) === "true",
+        "Cancel leaves Zoom on",
+      );
+
+      await toggleAgain.click();
+      const confirm2 = await see(
+        page.getByRole("dialog", { name: "Disconnect Zoom?" }),
+        "the disconnect dialog again",
+      );
+      await confirm2.getByRole("button", { name: "Disconnect" }).click();
+      await confirm2.waitFor({ state: "hidden" });
+      await eventually(
+        "Not connected",
+        async () =>
+          (await toggleAgain.getAttribute("aria-checked")) === "false" &&
+          (await description(toggleAgain)).startsWith("Not connected"),
+      );
+      await see(
+        page.getByRole("button", { name: "Connect Zoom" }),
+        "Connect Zoom again",
+      );
+      await see(
+        page
+          .getByRole("status")
+          .filter({ hasText: "Existing events keep their Zoom links." }),
+        "the disconnect confirmation",
+      );
+      await eventually("Zoom's token to be revoked at Zoom", async () => {
+        const revokes = (await server.sandbox.requests()).filter(
+          (r) => r.method === "POST" && r.path === "/zoom/oauth/revoke",
+        );
+        return revokes.length > revokesBefore;
+      });
+      await eventually(
+        "the grant to be gone from Zoom",
+        async () =>
+          (await zoomGrants(server, "alice@example.com")).length === 0,
+      );
+      await shots.shoot(page, "settings-app-zoom-disconnected");
+      await page.reload();
+      const afterReload = await openAppTab(page).catch(() =>
+        see(page.getByRole("switch", { name: "Zoom" }), "the Zoom toggle"),
+      );
+      await eventually("Not connected after a reload", async () =>
+        (await description(afterReload)).startsWith("Not connected"),
+      );
+    },
+  },
+
+  {
+    name: "a Zoom organization that blocks Calendox ends in Authorization failed with the administrator hint",
+    async run({ page, server, shots }) {
+      await server.sandbox.zoomSettings({ restricted_mode: "redirect" });
+      await signUpByApi(page, {
+        email: uniqueEmail("restricted"),
+        password: PASSWORD,
+        name: "Riley Restricted",
+      });
+      // The callback page tells the app and closes itself; here its window.close() only records
+      // the wish, so the window stays and shows what a person reads there.
+      await page.context().addInitScript(() => {
+        if (location.pathname === "/oauth/zoom/callback")
+          window.close = () => {
+            document.documentElement.dataset.closeAsked = "yes";
+          };
+      });
+      await gotoApp(page, "/settings/app");
+      const toggle = await see(
+        page.getByRole("switch", { name: "Zoom" }),
+        "the Zoom toggle",
+      );
+      const popupOpened = page.waitForEvent("popup");
+      await toggle.click();
+      const popup = await popupOpened;
+      await answerZoomConsent(popup, "restricted@example.com", "Allow");
+      await see(
+        popup.getByRole("heading", { name: "Authorization failed", level: 1 }),
+        "Authorization failed in the Zoom window",
+      );
+      await see(popup.getByText(ADMIN_HINT), "the administrator hint there");
+      await eventually(
+        "the window to ask to close itself",
+        async () =>
+          (await popup.locator("html").getAttribute("data-close-asked")) ===
+          "yes",
+      );
+      await popup.close();
+      const alert = await see(
+        page.getByRole("alert").filter({ hasText: "Authorization failed" }),
+        "Authorization failed in the Zoom row",
+      );
+      const text = await alert.textContent();
+      assert(
+        ADMIN_HINT.test(text) &&
+          text.includes("Calendox was not allowed to use your Zoom account."),
+        `the row says ${JSON.stringify(text)}`,
+      );
+      assert(
+        (await toggle.getAttribute("aria-checked")) === "false" &&
+          (await description(toggle)).startsWith("Not connected"),
+        "Zoom stays off",
+      );
+      assert(
+        (await zoomGrants(server, "restricted@example.com")).length === 0,
+        "Zoom granted nothing",
+      );
+      await shots.shoot(page, "settings-app-zoom-failed");
+    },
+  },
+
+  {
+    name: "a blocked Zoom window says how to allow pop-ups and connecting in the same window works",
+    async run({ page, shots }) {
+      await page.addInitScript(() => {
+        window.open = () => null;
+      });
+      await signUpByApi(page, {
+        email: uniqueEmail("blocked"),
+        password: PASSWORD,
+        name: "Blair Blocked",
+      });
+      await gotoApp(page, "/settings/app");
+      await page.getByRole("button", { name: "Connect Zoom" }).click();
+      const alert = await see(
+        page.getByRole("alert").filter({ hasText: "blocked" }),
+        "the blocked-window message",
+      );
+      const text = await alert.textContent();
+      assert(
+        /Allow pop-ups for this site/.test(text),
+        `the message says ${JSON.stringify(text)}`,
+      );
+      const fallback = alert.getByRole("link", {
+        name: "Continue in this window",
+      });
+      await see(fallback, "the same-window link");
+      assert(
+        (await fallback.getAttribute("href")) === "/oauth/zoom/start",
+        "the link starts connecting Zoom",
+      );
+      const toggle = page.getByRole("switch", { name: "Zoom" });
+      assert(
+        (await toggle.getAttribute("aria-checked")) === "false" &&
+          !(await toggle.isDisabled()),
+        "the toggle stays off and usable",
+      );
+      await shots.shoot(page, "settings-app-zoom-blocked");
+
+      await fallback.click();
+      await answerZoomConsent(page, "bob@example.com", "Allow");
+      // without an opener the callback page stays and shows the result itself
+      await see(
+        page.getByRole("heading", { name: "Zoom connected", level: 1 }),
+        "the Zoom connected page",
+      );
+      await gotoApp(page, "/settings/app");
+      const after = await see(
+        page.getByRole("switch", { name: "Zoom" }),
+        "the Zoom toggle",
+      );
+      await eventually(
+        "Connected with bob's account",
+        async () =>
+          (await after.getAttribute("aria-checked")) === "true" &&
+          (await description(after)).includes("bob@example.com"),
+      );
+    },
+  },
+  {
+    // A connection gets to needs_reconnect only when a token refresh fails, which takes an event
+    // with a Zoom meeting; here the first GET /api/apps answers that state, the rest is real.
+    name: "a Zoom connection that needs reconnecting says so and Reconnect connects again",
+    async run({ page, server }) {
+      await signUpByApi(page, {
+        email: uniqueEmail("reconnect"),
+        password: PASSWORD,
+        name: "Remy Reconnect",
+      });
+      let mocked = false;
+      await page.route("**/api/apps", async (route) => {
+        if (mocked || route.request().method() !== "GET")
+          return route.continue();
+        mocked = true;
+        return route.fulfill({
+          status: 200,
+          contentType: "application/json",
+          body: JSON.stringify({
+            apps: [
+              {
+                id: "zoom",
+                name: "Zoom",
+                category: "meeting",
+                status: "needs_reconnect",
+                account_email: "bob@example.com",
+                connected_at: "2026-01-05T10:00:00Z",
+                scopes: ZOOM_PERMISSIONS.map(([p]) => p),
+                last_error: "Zoom no longer accepts Calendox's access.",
+              },
+            ],
+          }),
+        });
+      });
+      await gotoApp(page, "/settings/app");
+      const toggle = await see(
+        page.getByRole("switch", { name: "Zoom" }),
+        "the Zoom toggle",
+      );
+      assert(
+        (await description(toggle)).startsWith("Needs reconnect"),
+        `the row says ${await description(toggle)}`,
+      );
+      await seeText(page, "Zoom no longer accepts Calendox's access.");
+      const popupOpened = page.waitForEvent("popup");
+      await page.getByRole("button", { name: "Reconnect" }).click();
+      const popup = await popupOpened;
+      const popupClosed = popup.waitForEvent("close");
+      await answerZoomConsent(popup, "bob@example.com", "Allow");
+      await popupClosed;
+      await eventually(
+        "Connected after reconnecting",
+        async () =>
+          (await description(toggle)).startsWith("Connected") &&
+          (await toggle.getAttribute("aria-checked")) === "true",
+      );
+      assert(
+        (await page.getByRole("button", { name: "Reconnect" }).count()) === 0,
+        "no Reconnect button once connected",
+      );
+      assert(
+        (await zoomGrants(server, "bob@example.com")).length === 1,
+        "Zoom holds bob's grant",
       );
     },
   },

@@ -86,6 +86,8 @@ export interface AppConnection {
   account_email: string | null;
   connected_at: string | null;
   scopes: string[];
+  /* Why the connection needs attention (needs_reconnect), in words for the person. */
+  last_error?: string | null;
 }
 
 export type MeetingProviderId = 'zoom' | 'google_meet' | 'teams';

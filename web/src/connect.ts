@@ -2,7 +2,8 @@
  * Connecting an account (Zoom, Google, Microsoft) through the server's OAuth pages in a popup
  * (DESIGN §4): /oauth/{provider}/start redirects to the provider; the callback page posts a message
  * to this window's origin and closes. The promise settles when the popup reports or is closed; a
- * popup the browser blocked is an error that says how to allow it.
+ * popup the browser blocked is an error that says how to allow it (startUrl() is the same-window
+ * way round it).
  */
 export type OAuthProvider = 'zoom' | 'google' | 'microsoft';
 
@@ -16,9 +17,41 @@ export class PopupBlockedError extends Error {
   }
 }
 
+/* What the server's callback page posts to its opener (DESIGN §4). */
+export interface OAuthMessage {
+  source: 'calendox-oauth';
+  provider: OAuthProvider;
+  ok: boolean;
+  message: string;
+  hint: string | null;
+}
+
 export interface ConnectResult {
   /* What the callback page said, when it said anything (it may just close). */
   message: unknown;
+  /* The same, when it is the callback page's result for this provider; null when the popup was
+   * closed without one (the person closed it, or it ended on the provider's own page). */
+  result: OAuthMessage | null;
+}
+
+/* The address that starts connecting in this window, for when pop-ups are blocked: the callback
+ * page then shows the result itself. */
+export function startUrl(provider: OAuthProvider): string {
+  return `/oauth/${provider}/start`;
+}
+
+function asOAuthMessage(data: unknown, provider: OAuthProvider): OAuthMessage | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const d = data as Record<string, unknown>;
+  if (d.source !== 'calendox-oauth' || d.provider !== provider || typeof d.ok !== 'boolean')
+    return null;
+  return {
+    source: 'calendox-oauth',
+    provider,
+    ok: d.ok,
+    message: typeof d.message === 'string' ? d.message : '',
+    hint: typeof d.hint === 'string' && d.hint ? d.hint : null,
+  };
 }
 
 /* Longest wait for the popup, after which the page stops watching it. */
@@ -30,7 +63,7 @@ export function connectInPopup(provider: OAuthProvider): Promise<ConnectResult> 
   const left = Math.max(0, window.screenX + (window.outerWidth - w) / 2);
   const top = Math.max(0, window.screenY + (window.outerHeight - h) / 2);
   const popup = window.open(
-    `/oauth/${provider}/start`,
+    startUrl(provider),
     `calendox-connect-${provider}`,
     `popup=yes,width=${w},height=${h},left=${Math.round(left)},top=${Math.round(top)}`,
   );
@@ -39,14 +72,19 @@ export function connectInPopup(provider: OAuthProvider): Promise<ConnectResult> 
   return new Promise((resolve) => {
     const started = Date.now();
     let message: unknown = null;
+    let result: OAuthMessage | null = null;
     const finish = () => {
       window.removeEventListener('message', onMessage);
       window.clearInterval(timer);
-      resolve({ message });
+      resolve({ message, result });
     };
+    /* Only our own origin's page in the popup we opened may report; anything else is ignored. */
     const onMessage = (e: MessageEvent) => {
       if (e.origin !== window.location.origin || e.source !== popup) return;
+      const parsed = asOAuthMessage(e.data, provider);
+      if (!parsed) return;
       message = e.data;
+      result = parsed;
       finish();
     };
     const timer = window.setInterval(() => {

@@ -1,17 +1,20 @@
 /*
- * Settings → App → "Meeting Apps": the Zoom row with its toggle (DESIGN §8). Turning it on opens
- * Zoom's authorization window; after Allow the row shows "Connected" and the toggle turns blue.
- * Turning it off asks for confirmation, then disconnects (existing events keep their links). A
- * connection whose token can no longer be refreshed shows "Needs reconnect" and how to fix it.
- * While this server has no apps API (GET /api/apps answers 404) the row shows "Not connected" and
- * the toggle cannot be used.
+ * Settings → App → "Meeting Apps": the Zoom row with its toggle (DESIGN §8). "Connect Zoom" (or the
+ * toggle) opens Zoom's authorization window; when the server's callback page reports back, the row
+ * is refreshed without a reload and shows "Connected" with the Zoom account, the toggle blue. A
+ * refusal shows "Authorization failed" with the reason and the hint (an organization may have to
+ * approve Calendox). A blocked pop-up says how to allow it and offers the same window instead.
+ * Turning the toggle off asks for confirmation, then disconnects (existing events keep their
+ * links). A connection whose token can no longer be refreshed shows "Needs reconnect" and a
+ * Reconnect button. While this server has no apps API (GET /api/apps answers 404) the row shows
+ * "Not connected" and cannot be used.
  */
 import { useState } from 'preact/hooks';
 import { api, ApiError, orEmptyWhenMissing } from '../../api';
 import type { AppConnection } from '../../api';
 import { Dialog } from '../../components/dialog';
 import { LoadError, Loading } from '../../components/notice';
-import { connectInPopup } from '../../connect';
+import { connectInPopup, PopupBlockedError, startUrl } from '../../connect';
 import { useLoad } from '../../load';
 
 interface AppList {
@@ -31,12 +34,21 @@ const STATUS_TEXT: Record<AppConnection['status'], string> = {
   needs_reconnect: 'Needs reconnect',
 };
 
+/* What the row tells the person about the last thing they tried. */
+type Outcome =
+  | { kind: 'none' }
+  | { kind: 'connecting' }
+  | { kind: 'failed'; message: string; hint: string | null }
+  | { kind: 'blocked'; message: string }
+  | { kind: 'error'; message: string; hint: string | null }
+  | { kind: 'info'; message: string };
+
 function DisconnectDialog(props: { busy: boolean; onConfirm: () => void; onClose: () => void }) {
   return (
     <Dialog title="Disconnect Zoom?" onClose={props.onClose}>
       <p>
-        Calendox will stop creating Zoom meetings for new events. Events that already have a Zoom
-        link keep it.
+        Existing events keep their Zoom links. New events can't get Zoom links until you connect
+        Zoom again.
       </p>
       <div class="button-row button-row-end">
         <button type="button" class="button" onClick={props.onClose} data-autofocus>
@@ -48,49 +60,121 @@ function DisconnectDialog(props: { busy: boolean; onConfirm: () => void; onClose
           disabled={props.busy}
           onClick={props.onConfirm}
         >
-          Disconnect
+          {props.busy ? 'Disconnecting…' : 'Disconnect'}
         </button>
       </div>
     </Dialog>
   );
 }
 
-function ZoomRow({ list, onChanged }: { list: AppList; onChanged: () => void }) {
+function OutcomeNotice({ outcome }: { outcome: Outcome }) {
+  switch (outcome.kind) {
+    case 'none':
+      return null;
+    case 'connecting':
+      return (
+        <p class="app-row-note muted" role="status">
+          Finish in the Zoom window that opened. Closing it cancels.
+        </p>
+      );
+    case 'failed':
+      return (
+        <div class="notice notice-error app-row-error" role="alert">
+          <p class="notice-title">Authorization failed</p>
+          {outcome.message && <p>{outcome.message}</p>}
+          {outcome.hint && <p>{outcome.hint}</p>}
+        </div>
+      );
+    case 'blocked':
+      return (
+        <div class="notice notice-warn app-row-error" role="alert">
+          <p class="notice-title">The Zoom window was blocked</p>
+          <p>{outcome.message}</p>
+          <p>
+            Or <a href={startUrl('zoom')}>Continue in this window</a>: Zoom opens in this tab
+            instead of a new one.
+          </p>
+        </div>
+      );
+    case 'error':
+      return (
+        <div class="notice notice-error app-row-error" role="alert">
+          <p>{outcome.message}</p>
+          {outcome.hint && <p>{outcome.hint}</p>}
+        </div>
+      );
+    case 'info':
+      return (
+        <p class="app-row-note muted" role="status">
+          {outcome.message}
+        </p>
+      );
+  }
+}
+
+function ZoomRow({ list, refresh }: { list: AppList; refresh: () => Promise<AppList | null> }) {
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [disconnecting, setDisconnecting] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome>({ kind: 'none' });
   const zoom = list.zoom;
   const status = zoom?.status ?? 'not_connected';
   const on = status !== 'not_connected';
+  const busy = disconnecting || outcome.kind === 'connecting';
 
-  const toggle = async () => {
-    setError(null);
-    if (on) {
-      setConfirming(true);
+  /* Must run straight from the click: a window opened later is blocked as an unasked pop-up. */
+  const connect = async () => {
+    setOutcome({ kind: 'connecting' });
+    let result;
+    try {
+      result = (await connectInPopup('zoom')).result;
+    } catch (e) {
+      if (e instanceof PopupBlockedError) setOutcome({ kind: 'blocked', message: e.message });
+      else setOutcome({ kind: 'error', message: String(e), hint: null });
       return;
     }
-    setBusy(true);
-    try {
-      await connectInPopup('zoom');
-      onChanged();
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setBusy(false);
+    const fresh = await refresh();
+    if (result && !result.ok) {
+      setOutcome({ kind: 'failed', message: result.message, hint: result.hint });
+    } else if (result && result.ok) {
+      setOutcome({ kind: 'none' });
+    } else if (fresh && fresh.zoom?.status === 'connected') {
+      setOutcome({ kind: 'none' });
+    } else {
+      setOutcome({
+        kind: 'info',
+        message: 'The Zoom window was closed before Zoom was connected.',
+      });
     }
   };
 
+  const toggle = () => {
+    if (on) {
+      setOutcome({ kind: 'none' });
+      setConfirming(true);
+      return;
+    }
+    void connect();
+  };
+
   const disconnect = async () => {
-    setBusy(true);
+    setDisconnecting(true);
     try {
       await api.disconnectApp('zoom');
       setConfirming(false);
-      onChanged();
+      await refresh();
+      setOutcome({
+        kind: 'info',
+        message: 'Zoom is disconnected. Existing events keep their Zoom links.',
+      });
     } catch (e) {
       setConfirming(false);
-      setError(e instanceof ApiError ? e.message : String(e));
+      setOutcome(
+        e instanceof ApiError
+          ? { kind: 'error', message: e.message, hint: e.hint }
+          : { kind: 'error', message: String(e), hint: null },
+      );
     } finally {
-      setBusy(false);
+      setDisconnecting(false);
     }
   };
 
@@ -100,44 +184,65 @@ function ZoomRow({ list, onChanged }: { list: AppList; onChanged: () => void }) 
         <span class="app-logo app-logo-zoom" aria-hidden="true">
           Z
         </span>
-        <div>
+        <div class="app-row-text">
           <h4 id="zoom-name">Zoom</h4>
           <p class="muted">Create a unique Zoom meeting link when you add an event.</p>
           <p class={`app-status app-status-${status}`} id="zoom-status">
             {STATUS_TEXT[status]}
-            {zoom?.account_email && status !== 'not_connected' ? ` · ${zoom.account_email}` : ''}
+            {zoom?.account_email && on && <span class="app-account"> · {zoom.account_email}</span>}
           </p>
           {status === 'needs_reconnect' && (
-            <p class="notice notice-warn">
-              Calendox can no longer refresh its access to Zoom, so new events get no Zoom link.
-              Turn Zoom off and on again to reconnect.
-            </p>
+            <div class="notice notice-warn app-row-warn">
+              <p>
+                Calendox can no longer refresh its access to Zoom, so new events get no Zoom link.
+                Reconnect to fix it.
+              </p>
+              {zoom?.last_error && <p class="muted">{zoom.last_error}</p>}
+            </div>
           )}
           {!list.available && (
             <p class="muted">Connecting Zoom is not available on this server yet.</p>
           )}
         </div>
       </div>
-      <button
-        type="button"
-        role="switch"
-        class="switch"
-        aria-checked={on ? 'true' : 'false'}
-        aria-labelledby="zoom-name"
-        aria-describedby="zoom-status"
-        disabled={!list.available || busy}
-        onClick={() => void toggle()}
-      >
-        <span class="switch-knob" aria-hidden="true" />
-      </button>
-      {error && (
-        <p class="notice notice-error app-row-error" role="alert">
-          {error}
-        </p>
-      )}
+      <div class="app-row-actions">
+        {list.available && status === 'not_connected' && (
+          <button
+            type="button"
+            class="button button-primary button-small"
+            disabled={busy}
+            onClick={() => void connect()}
+          >
+            Connect Zoom
+          </button>
+        )}
+        {status === 'needs_reconnect' && (
+          <button
+            type="button"
+            class="button button-primary button-small"
+            disabled={busy}
+            onClick={() => void connect()}
+          >
+            Reconnect
+          </button>
+        )}
+        <button
+          type="button"
+          role="switch"
+          class="switch"
+          aria-checked={on ? 'true' : 'false'}
+          aria-labelledby="zoom-name"
+          aria-describedby="zoom-status"
+          disabled={!list.available || busy}
+          onClick={toggle}
+        >
+          <span class="switch-knob" aria-hidden="true" />
+        </button>
+      </div>
+      <OutcomeNotice outcome={outcome} />
       {confirming && (
         <DisconnectDialog
-          busy={busy}
+          busy={disconnecting}
           onConfirm={() => void disconnect()}
           onClose={() => setConfirming(false)}
         />
@@ -147,7 +252,20 @@ function ZoomRow({ list, onChanged }: { list: AppList; onChanged: () => void }) 
 }
 
 export function AppSettings() {
-  const [state, reload] = useLoad(loadApps);
+  const [state, reload, set] = useLoad(loadApps);
+
+  /* Reads the list again in place (no "Loading…" flash); a failure shows the page's load error. */
+  const refresh = async (): Promise<AppList | null> => {
+    try {
+      const fresh = await loadApps();
+      set(fresh);
+      return fresh;
+    } catch {
+      reload();
+      return null;
+    }
+  };
+
   return (
     <div class="stack">
       <h2>App</h2>
@@ -159,7 +277,7 @@ export function AppSettings() {
         {state.kind === 'error' && <LoadError error={state.error} onRetry={reload} />}
         {state.kind === 'ok' && (
           <ul class="app-list">
-            <ZoomRow list={state.data} onChanged={reload} />
+            <ZoomRow list={state.data} refresh={refresh} />
           </ul>
         )}
         <p class="muted">
