@@ -362,6 +362,10 @@ static enum cx_err setup_easy(struct transfer *t)
 	                 req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	if (req->single_attempt) {
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	}
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->resp->error);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

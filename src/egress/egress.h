@@ -41,6 +41,11 @@ struct egress_request {
 	/* Set by egress_request_header/_body when a header was refused (CR/LF in it, more than
 	 * EGRESS_MAX_HEADERS): the request then fails with CX_EINVAL and sent=false. */
 	bool refused;
+	/* A request that must never reach the server twice (Zoom's meeting create is not idempotent).
+	 * libcurl silently resends a request when a reused keep-alive connection dies before any
+	 * answer — even after the server acted on it — so such a request gets a fresh connection of
+	 * its own and is never retried by libcurl. */
+	bool single_attempt;
 };
 
 struct egress_response {

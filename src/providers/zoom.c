@@ -166,8 +166,11 @@ enum cx_err zoom_meeting_create_request(const char *api_url, const char *access_
 		goto out;
 	url = xasprintf("%s/users/me/meetings", api_url);
 	err = json_request("POST", url, access_token, spec, false, out);
-	if (!err)
+	if (!err) {
 		(*out)->timeout_ms = CREATE_TIMEOUT_MS;
+		/* Zoom's create is not idempotent: never let libcurl resend it on its own. */
+		(*out)->single_attempt = true;
+	}
 out:
 	free(url);
 	return err;

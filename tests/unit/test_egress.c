@@ -539,6 +539,37 @@ static void closed_without_answer_was_sent(void **state)
 	upstream_stop(u);
 }
 
+/* A keep-alive GET, then a POST the upstream acts on and answers by closing the connection: how
+ * many times the POST reached the upstream. */
+static int posts_after_dropped_answer(bool single_attempt)
+{
+	struct upstream *u = upstream_start();
+	struct egress *e;
+	struct egress_response *resp;
+	assert_int_equal(egress_start(1, 16, &e), CX_OK);
+	assert_int_equal(egress_call(e, egress_request_new("GET", url_for(u, "/echo")), &resp),
+			 CX_OK);
+	egress_response_free(resp);
+	int before = atomic_load(&u->requests);
+	struct egress_request *req = egress_request_new("POST", url_for(u, "/echo?close=1"));
+	egress_request_body(req, "application/json", "{}", 2);
+	req->single_attempt = single_attempt;
+	assert_int_equal(egress_call(e, req, &resp), CX_EIO);
+	assert_true(resp->sent);
+	egress_response_free(resp);
+	int posts = atomic_load(&u->requests) - before;
+	egress_stop(e);
+	upstream_stop(u);
+	return posts;
+}
+
+static void single_attempt_is_never_resent(void **state)
+{
+	/* libcurl resends on a reused connection that died: that is what single_attempt prevents. */
+	assert_int_equal(posts_after_dropped_answer(false), 2);
+	assert_int_equal(posts_after_dropped_answer(true), 1);
+}
+
 static void bad_requests_are_refused(void **state)
 {
 	struct egress *e;
@@ -829,6 +860,7 @@ int main(void)
 	    cmocka_unit_test(total_timeout),
 	    cmocka_unit_test(connect_refused_not_sent),
 	    cmocka_unit_test(closed_without_answer_was_sent),
+	    cmocka_unit_test(single_attempt_is_never_resent),
 	    cmocka_unit_test(bad_requests_are_refused),
 	    cmocka_unit_test(response_too_big),
 	    cmocka_unit_test(concurrent_requests_overlap),

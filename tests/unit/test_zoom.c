@@ -106,6 +106,7 @@ static void test_create_request(void **state)
 	assert_string_equal(header_of(r, "Content-Type"), "application/json");
 	assert_string_equal(header_of(r, "Authorization"), "Bearer tok");
 	assert_true(r->timeout_ms >= 30000);
+	assert_true(r->single_attempt);
 	json_t *body = json_loads(r->body, 0, NULL);
 	json_t *want = json_pack(
 	    "{s:s,s:i,s:s,s:s,s:i,s:s,s:s,s:b,s:{s:b,s:b,s:i,s:s}}", "topic", "Planning", "type", 2,
