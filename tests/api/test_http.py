@@ -2,6 +2,7 @@
 metrics (DESIGN §5)."""
 
 import re
+import time
 
 from base import ServerTest
 from harness import unique_email
@@ -91,12 +92,20 @@ class HeadersTest(ServerTest):
     def test_ready_and_metrics(self):
         self.assertEqual(self.server.request("GET", "/readyz").status, 200)
         self.server.request("GET", "/api/me")
-        r = self.server.request("GET", "/metrics")
+        # A request is counted when its connection finishes, just after the client got the
+        # answer: poll briefly rather than race it.
+        pattern = re.compile(r'calendox_http_requests_total\{[^}]*route="/api/me"[^}]*'
+                             r'status="401"[^}]*\} [1-9]')
+        deadline = time.time() + 5
+        while True:
+            r = self.server.request("GET", "/metrics")
+            text = r.body.decode()
+            if pattern.search(text) or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(r.status, 200)
         self.assertTrue(r.header("Content-Type").startswith("text/plain"))
-        text = r.body.decode()
-        self.assertRegex(text, r'calendox_http_requests_total\{[^}]*route="/api/me"[^}]*'
-                               r'status="401"[^}]*\} [1-9]')
+        self.assertRegex(text, pattern)
         self.assertIn("calendox_http_request_duration_seconds_bucket", text)
         self.assertRegex(text, r'calendox_jobs\{state="queued"\} \d+')
 
