@@ -57,6 +57,9 @@ json_t *api_body(struct http_request *req, const struct json_field *fields);
 json_t *api_user_json(int64_t id, const char *email, const char *name, int64_t created_at);
 /* {name,status,trial_ends_at} for the plan in force now. */
 json_t *api_plan_json(struct app *app, int64_t user_id, int64_t now);
+/* Whether the plan in force now lets user_id use calendar accounts (a trial that ended counts as
+ * Free at once, before the periodic job suspends the accounts in the store). */
+bool api_calendars_allowed(struct app *app, int64_t user_id, int64_t now);
 /* RFC 3339 "…Z" string or JSON null for 0. */
 json_t *api_time_json(int64_t unix_s);
 
@@ -73,6 +76,13 @@ void api_readyz(struct http_request *req);
 void api_metrics(struct http_request *req);
 void api_oauth_zoom_start(struct http_request *req);
 void api_oauth_zoom_callback(struct http_request *req);
+void api_oauth_google_start(struct http_request *req);
+void api_oauth_google_callback(struct http_request *req);
+void api_oauth_microsoft_start(struct http_request *req);
+void api_oauth_microsoft_callback(struct http_request *req);
+void api_calendars_list(struct http_request *req);
+void api_calendar_patch(struct http_request *req);
+void api_calendar_account_delete(struct http_request *req);
 void api_apps_list(struct http_request *req);
 void api_apps_zoom_delete(struct http_request *req);
 void api_meeting_providers(struct http_request *req);

@@ -13,6 +13,7 @@
 #include "core/tokens.h"
 #include "jobs/kinds.h"
 #include "store/accounts.h"
+#include "store/calendars.h"
 #include "store/connections.h"
 
 #include "base/banned.h"
@@ -81,14 +82,27 @@ void api_meeting_providers(struct http_request *req)
 		return;
 	}
 	const char *zoom_status = json_string_value(json_object_get(zoom, "status"));
-	/* Google Meet and Teams links come from a connected Google or Microsoft calendar, which
-	 * Calendox cannot connect yet: they are listed as not connected. */
+	/* Google Meet and Teams links come from the calendar providers themselves: they need an
+	 * active account of that provider with a calendar Calendox may write to. */
+	bool meet = false, teams = false;
+	struct store_conn *c = store_conn(app->store);
+	err = store_calendar_provider_ready(c, auth.id, "google", &meet);
+	if (!err)
+		err = store_calendar_provider_ready(c, auth.id, "microsoft", &teams);
+	if (err) {
+		json_decref(zoom);
+		api_reply_failure(req, err, "reading calendar accounts");
+		return;
+	}
+	if ((meet || teams) && !api_calendars_allowed(app, auth.id, time_wall_s()))
+		meet = teams = false;
 	json_t *providers = json_pack(
 		"[{s:s, s:s, s:b, s:s}, {s:s, s:s, s:b, s:s}, {s:s, s:s, s:b, s:s}]", "id", "zoom",
 		"name", "Zoom", "available", strcmp(zoom_status, "connected") == 0, "status",
-		zoom_status, "id", "google_meet", "name", "Google Meet", "available", false, "status",
-		"not_connected", "id", "teams", "name", "Microsoft Teams", "available", false,
-		"status", "not_connected");
+		zoom_status, "id", "google_meet", "name", "Google Meet", "available", meet,
+		"status", meet ? "connected" : "not_connected", "id", "teams", "name",
+		"Microsoft Teams", "available", teams, "status",
+		teams ? "connected" : "not_connected");
 	json_decref(zoom);
 	http_reply_json(req, 200, json_pack("{s:o}", "providers", providers));
 }

@@ -1,5 +1,6 @@
 /* billing.c: the plan in force, the plans on offer and subscribing (DESIGN §4 "Plans"). In the
- * sandbox payments mode (the only one so far) a subscription activates at once for 30 days. */
+ * sandbox payments mode (the only one so far) a subscription activates at once for 30 days, and
+ * calendar accounts suspended on Free become active again. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "store/accounts.h"
+#include "store/calendars.h"
 
 #include "base/banned.h"
 
@@ -64,6 +66,19 @@ enum cx_err api_set_plan(struct app *app, int64_t user_id, enum plan plan, int64
 		sub.current_period_end = plan_is_paid(plan) ? now + PERIOD_S : 0;
 	}
 	err = store_subscription_set(c, user_id, &sub, now);
+	/* Free allows no calendar accounts: they rest suspended until a plan that allows them. */
+	int64_t moved = 0;
+	if (!err)
+		err = store_calendar_accounts_suspend(c, user_id, !plan_can_connect_calendars(plan),
+						      now, &moved);
+	if (!err && moved > 0)
+		err = store_activity_add(c, user_id, now,
+					 plan_can_connect_calendars(plan) ? "calendars.reactivated"
+									  : "calendars.suspended",
+					 plan_can_connect_calendars(plan)
+						 ? "Your calendar accounts are active again."
+						 : "Your calendar accounts are suspended: the Free "
+						   "plan has no calendars.");
 	if (!err) {
 		char detail[128];
 		snprintf(detail, sizeof(detail), "Your plan is now %s.", plan_name(plan));

@@ -6,6 +6,7 @@ const struct job_kind job_kinds[] = {
 	{.name = "plans.expire_trials", .run = job_plans_expire_trials, .max_attempts = 3},
 	{.name = "sessions.cleanup", .run = job_sessions_cleanup, .max_attempts = 3},
 	{.name = "zoom.revoke", .run = job_zoom_revoke, .max_attempts = 8, .lease_ms = 60000},
+	{.name = "google.revoke", .run = job_google_revoke, .max_attempts = 8, .lease_ms = 60000},
 };
 const size_t job_kinds_count = sizeof(job_kinds) / sizeof(job_kinds[0]);
 

@@ -21,11 +21,15 @@ extern const size_t job_kinds_count;
 extern const struct job_periodic job_periodic[];
 extern const size_t job_periodic_count;
 
-/* plans.expire_trials: trials that ended become Free (DESIGN §4 "Plans"). */
+/* plans.expire_trials: trials that ended become Free (DESIGN §4 "Plans") and their calendar
+ * accounts suspended. */
 enum job_outcome job_plans_expire_trials(struct job_run *run);
 /* zoom.revoke: revokes a disconnected person's token at Zoom ({"user_id","token"} with the token
  * sealed under "zoom.revoke:<user_id>"). */
 enum job_outcome job_zoom_revoke(struct job_run *run);
+/* google.revoke: revokes a removed calendar account's grant at Google ({"user_id","token"} with the
+ * token sealed under "google.revoke:<user_id>"). */
+enum job_outcome job_google_revoke(struct job_run *run);
 /* sessions.cleanup: deletes expired sessions and used or expired OAuth states. */
 enum job_outcome job_sessions_cleanup(struct job_run *run);
 

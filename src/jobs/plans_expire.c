@@ -5,29 +5,48 @@
 #include "base/time.h"
 #include "jobs/kinds.h"
 #include "store/accounts.h"
+#include "store/calendars.h"
 #include "store/connections.h"
 
 #include "base/banned.h"
 
+struct trial_end {
+	int64_t now;
+	enum cx_err err; /* the first failure, which fails the whole batch */
+};
+
+/* Runs inside the batch's transaction for each person moved to Free: suspends their calendar
+ * accounts (Free allows none) and records it. A failure is kept and fails the batch, which the job
+ * then retries, so the move, the suspension and their record stay together. */
 static void record_trial_end(struct store_conn *c, int64_t user_id, void *arg)
 {
-	const int64_t *now = arg;
-	/* Best effort inside the same transaction: a failed activity insert fails the whole batch,
-	 * which the job then retries, so the move and its record stay together. */
-	store_activity_add(c, user_id, *now, "plan.trial_ended",
-			   "Your trial ended and the account moved to the Free plan. Subscribe under "
-			   "Settings → Billing to connect calendars again.");
+	struct trial_end *t = arg;
+	int64_t suspended = 0;
+	if (t->err)
+		return;
+	t->err = store_calendar_accounts_suspend(c, user_id, true, t->now, &suspended);
+	if (!t->err)
+		t->err = store_activity_add(
+			c, user_id, t->now, "plan.trial_ended",
+			suspended > 0
+				? "Your trial ended and the account moved to the Free plan; your "
+				  "calendar accounts are suspended. Subscribe under Settings → "
+				  "Billing to use them again."
+				: "Your trial ended and the account moved to the Free plan. "
+				  "Subscribe under Settings → Billing to connect calendars again.");
 }
 
 enum job_outcome job_plans_expire_trials(struct job_run *run)
 {
 	const struct job_env *env = run->app;
 	struct store_conn *c = store_conn(env->store);
-	int64_t now = time_wall_s();
+	struct trial_end t = {.now = time_wall_s(), .err = CX_OK};
 	int moved = 0;
 	enum cx_err err = store_begin(c);
 	if (!err)
-		err = store_trials_expire(c, now, record_trial_end, &now, &moved);
+		err = store_trials_expire(c, t.now, record_trial_end, &t, &moved);
+	if (!err)
+		err = t.err;
 	if (!err)
 		err = store_commit(c);
 	if (err) {

@@ -50,6 +50,7 @@ class ZoomTest(ServerTest):
         r = client.call("GET", cb_path)
         self.assertEqual(r.status, 200, r.body)
         self.assertIn(b"Zoom connected", r.body)
+        self.assertIn(b'<a href="/settings/app">go back to Calendox</a>', r.body)
         return cb_path
 
     def zoom_app(self, client):
