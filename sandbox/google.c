@@ -5,8 +5,10 @@
  * handler builds its answer into a struct g_reply while holding the lock and sends it (and any push
  * notifications it caused) after releasing it. Events are never purged: a deleted event becomes
  * status "cancelled" and keeps a change sequence number, which is what sync tokens count. */
+#include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,12 @@ struct g_event {
 	char *conf_type;
 	char *meet_code;
 	json_t *conf_verbatim;
+	/* An exception to a recurring event (one changed or cancelled occurrence): the series' id,
+	 * the occurrence's original start and its rendered originalStartTime. NULL otherwise. */
+	char *recurring_id;
+	int64_t original_start_s;
+	json_t *original_start;
+	unsigned n_exceptions; /* on a series: how many exceptions it has */
 	struct g_event *next;
 };
 
@@ -179,53 +187,6 @@ struct g_reply {
 static struct sb_google *gstate(struct sb *sb)
 {
 	return sb->google;
-}
-
-static char *hex_encode(struct arena *a, const char *s)
-{
-	size_t n = strlen(s);
-	char *out = arena_alloc(a, n * 2 + 1);
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + i * 2, 3, "%02x", (unsigned char)s[i]);
-	return out;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* NULL on anything that is not lower-case hex of printable bytes. */
-static char *hex_decode(struct arena *a, const char *s)
-{
-	size_t n = strlen(s);
-	if (n % 2 != 0 || n > 4096)
-		return NULL;
-	char *out = arena_alloc(a, n / 2 + 1);
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0 || (hi * 16 + lo) < 0x20)
-			return NULL;
-		out[i] = (char)(hi * 16 + lo);
-	}
-	return out;
-}
-
-static char *url_encode(struct arena *a, const char *s)
-{
-	struct buf b;
-	buf_init(&b, 16384);
-	char *out;
-	if (http_url_encode(&b, s) != CX_OK || !b.data)
-		out = arena_strdup(a, "");
-	else
-		out = arena_strdup(a, b.data);
-	buf_release(&b);
-	return out;
 }
 
 static void fmt_ms(int64_t ms, char out[32])
@@ -392,20 +353,27 @@ static void free_event(struct g_event *e)
 	free(e->conf_type);
 	free(e->meet_code);
 	json_decref(e->conf_verbatim);
+	free(e->recurring_id);
+	json_decref(e->original_start);
 	free(e);
+}
+
+static void free_code(struct g_code *c)
+{
+	free(c->code);
+	free(c->redirect_uri);
+	free(c->scope);
+	free(c->account);
+	free(c->challenge);
+	free(c->challenge_method);
+	free(c);
 }
 
 static void clear_state(struct sb_google *g)
 {
 	for (struct g_code *c = g->codes, *n; c; c = n) {
 		n = c->next;
-		free(c->code);
-		free(c->redirect_uri);
-		free(c->scope);
-		free(c->account);
-		free(c->challenge);
-		free(c->challenge_method);
-		free(c);
+		free_code(c);
 	}
 	for (struct g_grant *c = g->grants, *n; c; c = n) {
 		n = c->next;
@@ -612,16 +580,25 @@ static json_t *edt_json(int64_t t, int off, bool all_day, const json_t *tmpl)
 	return o;
 }
 
+/* An event and its exceptions share the series' iCalUID. */
+static char *ical_uid(struct arena *a, const struct g_event *e)
+{
+	return arena_printf(a, "%s@google.com", e->recurring_id ? e->recurring_id : e->id);
+}
+
 /* The Event resource. minimal: a deletion as incremental sync shows it (GE-17). */
 static json_t *event_json(struct sb *sb, struct arena *a, struct g_event *e, bool minimal)
 {
 	char created[32], updated[32];
 	fmt_ms(e->created_ms, created);
 	fmt_ms(e->updated_ms, updated);
-	if (minimal && e->cancelled)
-		return json_pack("{s:s,s:s,s:s,s:s}", "kind", "calendar#event", "etag",
-		                 etag_of(a, e), "id", e->id, "status", "cancelled");
-	json_t *o = json_deep_copy(e->fields);
+	json_t *o;
+	if (minimal && e->cancelled) {
+		o = json_pack("{s:s,s:s,s:s,s:s}", "kind", "calendar#event", "etag", etag_of(a, e),
+		              "id", e->id, "status", "cancelled");
+		goto exception;
+	}
+	o = json_deep_copy(e->fields);
 	json_object_set_new(o, "kind", json_string("calendar#event"));
 	json_object_set_new(o, "etag", json_string(etag_of(a, e)));
 	json_object_set_new(o, "id", json_string(e->id));
@@ -632,7 +609,7 @@ static json_t *event_json(struct sb *sb, struct arena *a, struct g_event *e, boo
 	                                                     : "confirmed"));
 	json_object_set_new(o, "htmlLink",
 	                    json_string(arena_printf(a, "%s/google/calendar/event?eid=%s",
-	                                             sb->base_url, hex_encode(a, e->id))));
+	                                             sb->base_url, sb_hex_encode(a, e->id))));
 	json_object_set_new(o, "created", json_string(created));
 	json_object_set_new(o, "updated", json_string(updated));
 	json_object_set_new(o, "creator",
@@ -643,7 +620,7 @@ static json_t *event_json(struct sb *sb, struct arena *a, struct g_event *e, boo
 	                        ? json_pack("{s:s,s:b}", "email", cal->id, "self", 1)
 	                        : json_pack("{s:s,s:s,s:b}", "email", e->calendar_id, "displayName",
 	                                    cal ? cal->summary : "", "self", 1));
-	json_object_set_new(o, "iCalUID", json_string(arena_printf(a, "%s@google.com", e->id)));
+	json_object_set_new(o, "iCalUID", json_string(ical_uid(a, e)));
 	if (!json_object_get(o, "sequence"))
 		json_object_set_new(o, "sequence", json_integer(0));
 	if (!json_object_get(o, "reminders"))
@@ -656,39 +633,59 @@ static json_t *event_json(struct sb *sb, struct arena *a, struct g_event *e, boo
 		json_object_set_new(
 		    o, "hangoutLink",
 		    json_string(arena_printf(a, "%s/google/meet/%s", sb->base_url, e->meet_code)));
+exception:
+	if (e->recurring_id) {
+		json_object_set_new(o, "recurringEventId", json_string(e->recurring_id));
+		json_object_set(o, "originalStartTime", e->original_start);
+	}
 	return o;
+}
+
+/* The suffix of an instance id: the original start in basic format, in UTC for timed events
+ * ("20261124T090000Z") and as the local date for all-day ones ("20261124"). */
+static void instance_key(const struct g_event *e, int64_t start, char key[24])
+{
+	int64_t t = e->all_day ? start + (int64_t)instance_offset(e, start) * 60 : start;
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	int64_t rem = t - days * 86400;
+	int64_t y;
+	unsigned m, d;
+	time_civil_from_days(days, &y, &m, &d);
+	if (e->all_day)
+		snprintf(key, 24, "%04d%02u%02u", (int)y, m, d);
+	else
+		snprintf(key, 24, "%04d%02u%02uT%02d%02d%02dZ", (int)y, m, d, (int)(rem / 3600),
+		         (int)(rem / 60 % 60), (int)(rem % 60));
+}
+
+/* "{recurringEventId}_{key}": the id of one occurrence of a recurring event (arena memory). */
+static char *instance_id(struct arena *a, const struct g_event *e, int64_t start)
+{
+	char key[24];
+	instance_key(e, start, key);
+	return arena_printf(a, "%s_%s", e->id, key);
+}
+
+/* originalStartTime of the occurrence of e starting at start. */
+static json_t *original_start_json(const struct g_event *e, int64_t start)
+{
+	return edt_json(start, instance_offset(e, start), e->all_day,
+	                json_object_get(e->fields, "start"));
 }
 
 static json_t *instance_json(struct sb *sb, struct arena *a, struct g_event *e, int64_t start)
 {
 	json_t *o = event_json(sb, a, e, false);
 	int64_t dur = e->end_s - e->start_s;
-	char key[24];
 	int so = instance_offset(e, start), eo = instance_offset(e, start + dur);
-	int64_t local = start + (int64_t)so * 60;
-	int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
-	int64_t y;
-	unsigned m, d;
-	time_civil_from_days(days, &y, &m, &d);
-	if (e->all_day) {
-		snprintf(key, sizeof(key), "%04d%02u%02u", (int)y, m, d);
-	} else {
-		int64_t rem =
-		    start - (start >= 0 ? start / 86400 : (start - 86399) / 86400) * 86400;
-		int64_t ud = (start - rem) / 86400;
-		time_civil_from_days(ud, &y, &m, &d);
-		snprintf(key, sizeof(key), "%04d%02u%02uT%02d%02d%02dZ", (int)y, m, d,
-		         (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
-	}
-	json_object_set_new(o, "id", json_string(arena_printf(a, "%s_%s", e->id, key)));
+	json_object_set_new(o, "id", json_string(instance_id(a, e, start)));
 	json_object_set_new(o, "recurringEventId", json_string(e->id));
 	json_object_del(o, "recurrence");
 	json_object_set_new(o, "start",
 	                    edt_json(start, so, e->all_day, json_object_get(e->fields, "start")));
 	json_object_set_new(
 	    o, "end", edt_json(start + dur, eo, e->all_day, json_object_get(e->fields, "end")));
-	json_object_set_new(o, "originalStartTime",
-	                    edt_json(start, so, e->all_day, json_object_get(e->fields, "start")));
+	json_object_set_new(o, "originalStartTime", original_start_json(e, start));
 	return o;
 }
 
@@ -719,7 +716,7 @@ static struct g_push *make_push(struct sb *sb, struct arena *a, struct g_channel
 	p->headers[i++] = arena_printf(a,
 	                               "X-Goog-Resource-URI: %s/google/calendar/v3/calendars/"
 	                               "%s/events?alt=json",
-	                               sb->base_url, url_encode(a, c->calendar_id));
+	                               sb->base_url, sb_url_encode(a, c->calendar_id));
 	p->headers[i++] = arena_printf(a, "X-Goog-Resource-State: %s", state);
 	p->headers[i++] = arena_printf(a, "X-Goog-Message-Number: %" PRIu64, c->message_number);
 	p->headers[i] = NULL;
@@ -846,24 +843,6 @@ static const char *authorize_problem(struct http_request *req, bool form)
 	return NULL;
 }
 
-static char *redirect_with(struct arena *a, const char *uri, const char *const *kv)
-{
-	struct buf b;
-	buf_init(&b, 65536);
-	buf_puts(&b, uri);
-	char sep = strchr(uri, '?') ? '&' : '?';
-	for (size_t i = 0; kv[i]; i += 2) {
-		if (!kv[i + 1])
-			continue;
-		buf_printf(&b, "%c%s=", sep, kv[i]);
-		http_url_encode(&b, kv[i + 1]);
-		sep = '&';
-	}
-	char *out = arena_strdup(a, b.data ? b.data : uri);
-	buf_release(&b);
-	return out;
-}
-
 static void h_authorize(struct http_request *req)
 {
 	const char *problem = authorize_problem(req, false);
@@ -880,7 +859,7 @@ static void h_authorize(struct http_request *req)
 		                    !rt || strcmp(rt, "code") != 0 ? "unsupported_response_type"
 		                                                   : "invalid_request",
 		                    "state", state, NULL};
-		http_reply_redirect(req, 302, redirect_with(req->arena, redirect, kv));
+		http_reply_redirect(req, 302, sb_redirect_with(req->arena, redirect, kv));
 		return;
 	}
 	sb_authorize_page(req, "Google", g_emails, 1, scope, g_scope_texts,
@@ -909,7 +888,7 @@ static void h_authorize_decision(struct http_request *req)
 	if (!decision || strcmp(decision, "allow") != 0) {
 		g->n.denials++;
 		const char *kv[] = {"error", "access_denied", "state", state, NULL};
-		r.location = redirect_with(req->arena, redirect, kv);
+		r.location = sb_redirect_with(req->arena, redirect, kv);
 	} else if (!user || strcmp(user, g_emails[0]) != 0 || !scope || !*scope) {
 		reply_html(&r, 400,
 		           "<!doctype html><title>Sign in</title><p>Couldn't find your "
@@ -923,7 +902,7 @@ static void h_authorize_decision(struct http_request *req)
 		                    "state",
 		                    state,
 		                    NULL};
-		r.location = redirect_with(req->arena, redirect, kv);
+		r.location = sb_redirect_with(req->arena, redirect, kv);
 	} else {
 		/* Bound the pending codes: drop used and expired ones first. */
 		int64_t now = sb_now_s(sb);
@@ -931,13 +910,7 @@ static void h_authorize_decision(struct http_request *req)
 			struct g_code *c = *pp;
 			if (c->used || c->expires_s <= now || g->n_codes >= G_MAX_CODES) {
 				*pp = c->next;
-				free(c->code);
-				free(c->redirect_uri);
-				free(c->scope);
-				free(c->account);
-				free(c->challenge);
-				free(c->challenge_method);
-				free(c);
+				free_code(c);
 				g->n_codes--;
 			} else {
 				pp = &c->next;
@@ -964,7 +937,7 @@ static void h_authorize_decision(struct http_request *req)
 		g->n_codes++;
 		g->n.authorizations++;
 		const char *kv[] = {"code", c->code, "scope", scope, "state", state, NULL};
-		r.location = redirect_with(req->arena, redirect, kv);
+		r.location = sb_redirect_with(req->arena, redirect, kv);
 	}
 	sb_unlock(sb);
 	finish(req, sb, &r);
@@ -1137,7 +1110,7 @@ static void h_calendar_list(struct http_request *req)
 	if (max > G_CALLIST_MAX)
 		max = G_CALLIST_MAX;
 	if (pt) {
-		char *dec = hex_decode(req->arena, pt);
+		char *dec = sb_hex_decode(req->arena, pt);
 		if (!dec || sscanf(dec, "cl:%ld", &offset) != 1 || offset < 0) {
 			api_error(&r, 400, "global", "invalid", "Invalid page token value.",
 			          "parameter", "pageToken");
@@ -1148,7 +1121,7 @@ static void h_calendar_list(struct http_request *req)
 	size_t n_cal = sizeof(g_calendars) / sizeof(g_calendars[0]);
 	if (st) {
 		unsigned gen;
-		char *dec = hex_decode(req->arena, st);
+		char *dec = sb_hex_decode(req->arena, st);
 		if (!dec || sscanf(dec, "cls:%u", &gen) != 1 || gen != g->sync_gen) {
 			json_decref(items);
 			api_error(&r, 410, "global", "fullSyncRequired",
@@ -1170,14 +1143,14 @@ static void h_calendar_list(struct http_request *req)
 	json_t *o = json_pack("{s:s,s:s,s:o}", "kind", "calendar#calendarList", "etag",
 	                      "\"1700000000000000\"", "items", items);
 	if (next < n_cal)
-		json_object_set_new(
-		    o, "nextPageToken",
-		    json_string(hex_encode(req->arena, arena_printf(req->arena, "cl:%zu", next))));
+		json_object_set_new(o, "nextPageToken",
+		                    json_string(sb_hex_encode(
+		                        req->arena, arena_printf(req->arena, "cl:%zu", next))));
 	else
 		json_object_set_new(
 		    o, "nextSyncToken",
-		    json_string(
-		        hex_encode(req->arena, arena_printf(req->arena, "cls:%u", g->sync_gen))));
+		    json_string(sb_hex_encode(req->arena,
+		                              arena_printf(req->arena, "cls:%u", g->sync_gen))));
 	reply_json(&r, 200, o);
 out:
 	sb_unlock(sb);
@@ -1274,7 +1247,7 @@ struct g_cursor {
 static bool decode_cursor(struct arena *a, const char *tok, const char *prefix, const char *cal,
                           struct g_cursor *c)
 {
-	char *dec = hex_decode(a, tok);
+	char *dec = sb_hex_decode(a, tok);
 	size_t pl = strlen(prefix);
 	int used = 0;
 	if (!dec || strncmp(dec, prefix, pl) != 0 || dec[pl] != ':')
@@ -1290,8 +1263,20 @@ static bool decode_cursor(struct arena *a, const char *tok, const char *prefix, 
 static char *encode_cursor(struct arena *a, const char *prefix, const char *cal,
                            const struct g_cursor *c)
 {
-	return hex_encode(a, arena_printf(a, "%s:%u:%" PRIu64 ":%" PRIu64 ":%ld:%s", prefix, c->gen,
-	                                  c->since, c->snap, c->offset, cal));
+	return sb_hex_encode(a, arena_printf(a, "%s:%u:%" PRIu64 ":%" PRIu64 ":%ld:%s", prefix,
+	                                     c->gen, c->since, c->snap, c->offset, cal));
+}
+
+/* The Events envelope of a listing around items (taken). */
+static json_t *events_page(struct sb *sb, struct arena *a, const struct g_calendar *cal,
+                           json_t *items)
+{
+	char updated[32];
+	fmt_ms(sb_now_ms(sb), updated);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[],s:o}", "kind", "calendar#events", "etag",
+	                 arena_printf(a, "\"p%" PRIu64 "\"", gstate(sb)->seq), "summary",
+	                 cal->summary, "updated", updated, "timeZone", "UTC", "accessRole", "owner",
+	                 "defaultReminders", "items", items);
 }
 
 static void h_events_list(struct http_request *req)
@@ -1435,7 +1420,7 @@ static void h_events_list(struct http_request *req)
 			continue;
 		if (shared && !matches_property(e, "shared", shared))
 			continue;
-		if (ical && strcmp(arena_printf(req->arena, "%s@google.com", e->id), ical) != 0)
+		if (ical && strcmp(ical_uid(req->arena, e), ical) != 0)
 			continue;
 		const json_t *rec = json_object_get(e->fields, "recurrence");
 		struct google_recur rr;
@@ -1451,6 +1436,9 @@ static void h_events_list(struct http_request *req)
 		for (size_t i = 0; i < n_starts; i++) {
 			bool in = starts[i] + dur > tmin && starts[i] < tmax;
 			if (!in)
+				continue;
+			if (single && recurring && e->n_exceptions &&
+			    find_event(g, e->calendar_id, instance_id(req->arena, e, starts[i])))
 				continue;
 			any = true;
 			if (!single || !recurring || (e->cancelled && incremental))
@@ -1492,12 +1480,7 @@ static void h_events_list(struct http_request *req)
 		             ? instance_json(sb, req->arena, items[i].ev, items[i].start_s)
 		             : event_json(sb, req->arena, items[i].ev, incremental));
 	}
-	char updated[32];
-	fmt_ms(sb_now_ms(sb), updated);
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:[],s:o}", "kind", "calendar#events",
-	                      "etag", arena_printf(req->arena, "\"p%" PRIu64 "\"", g->seq),
-	                      "summary", cal->summary, "updated", updated, "timeZone", "UTC",
-	                      "accessRole", "owner", "defaultReminders", "items", arr);
+	json_t *o = events_page(sb, req->arena, cal, arr);
 	if ((size_t)end < n_items || empty_tail) {
 		struct g_cursor next = cur;
 		next.offset = end;
@@ -1893,16 +1876,6 @@ out:
 	finish(req, sb, &r);
 }
 
-static struct g_event *lookup_event(struct sb *sb, struct http_request *req, struct g_grant *gr,
-                                    const char *cal_param, const char *id, struct g_reply *r)
-{
-	const struct g_calendar *cal = find_calendar(cal_param, gr ? gr->account : NULL);
-	struct g_event *e = cal ? find_event(gstate(sb), cal->id, id) : NULL;
-	if (!e)
-		api_error(r, 404, "global", "notFound", "Not Found", NULL, NULL);
-	return e;
-}
-
 static bool if_match_ok(struct http_request *req, struct g_event *e, struct g_reply *r)
 {
 	const char *m = http_header(req, "If-Match");
@@ -1912,6 +1885,136 @@ static bool if_match_ok(struct http_request *req, struct g_event *e, struct g_re
 	return false;
 }
 
+/* The recurring series e as parsed recurrence rules; false when e is no series. */
+static bool series_rules(const struct g_event *e, struct google_recur *rr)
+{
+	const json_t *rec = json_object_get(e->fields, "recurrence");
+	return !e->recurring_id && json_is_array(rec) && json_array_size(rec) > 0 &&
+	       google_recur_parse(rec, rr);
+}
+
+/* The occurrence an instance id names ("{seriesId}_{key}"): its live series and start. */
+static bool find_occurrence(struct sb_google *g, struct arena *a, const char *cal_id,
+                            const char *id, struct g_event **series, int64_t *start)
+{
+	const char *us = strrchr(id, '_');
+	if (!us || us == id)
+		return false;
+	struct g_event *e = find_event(g, cal_id, arena_strndup(a, id, (size_t)(us - id)));
+	struct google_recur rr;
+	if (!e || e->cancelled || !series_rules(e, &rr))
+		return false;
+	int64_t *starts = arena_alloc(a, G_MAX_INSTANCES * sizeof(*starts));
+	size_t n = expand(e, &rr, INT64_MAX, starts, G_MAX_INSTANCES);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(instance_id(a, e, starts[i]), id) == 0) {
+			*series = e;
+			*start = starts[i];
+			return true;
+		}
+	return false;
+}
+
+/* What an event id in a request names: a stored event (ev), or an occurrence of a series that has
+ * no exception yet (series and start). */
+struct g_target {
+	struct g_event *ev;
+	struct g_event *series;
+	int64_t start_s;
+};
+
+/* Finds the target of calendarId/eventId; false with 404 in r when there is none. */
+static bool lookup_target(struct sb *sb, struct http_request *req, struct g_grant *gr,
+                          const char *cal_param, const char *id, struct g_target *t,
+                          struct g_reply *r)
+{
+	const struct g_calendar *cal = find_calendar(cal_param, gr ? gr->account : NULL);
+	*t = (struct g_target){0};
+	if (cal && !(t->ev = find_event(gstate(sb), cal->id, id)) &&
+	    find_occurrence(gstate(sb), req->arena, cal->id, id, &t->series, &t->start_s))
+		return true;
+	if (!t->ev)
+		api_error(r, 404, "global", "notFound", "Not Found", NULL, NULL);
+	return t->ev != NULL;
+}
+
+/* Stores an exception for the occurrence of series at start: the series' fields at that
+ * occurrence, without recurrence. Not yet touched; drop_exception undoes it. */
+static struct g_event *add_exception(struct sb *sb, struct arena *a, struct g_event *series,
+                                     int64_t start)
+{
+	struct sb_google *g = gstate(sb);
+	int64_t dur = series->end_s - series->start_s;
+	struct g_event *e = xcalloc(1, sizeof(*e));
+	e->calendar_id = series->calendar_id;
+	e->id = xstrdup(instance_id(a, series, start));
+	e->fields = json_deep_copy(series->fields);
+	json_object_del(e->fields, "recurrence");
+	e->start_s = start;
+	e->end_s = start + dur;
+	e->offset_min = instance_offset(series, start);
+	e->all_day = series->all_day;
+	json_object_set_new(
+	    e->fields, "start",
+	    edt_json(start, e->offset_min, e->all_day, json_object_get(series->fields, "start")));
+	json_object_set_new(e->fields, "end",
+	                    edt_json(start + dur, instance_offset(series, start + dur), e->all_day,
+	                             json_object_get(series->fields, "end")));
+	e->recurring_id = xstrdup(series->id);
+	e->original_start_s = start;
+	e->original_start = original_start_json(series, start);
+	e->create_seq = g->seq + 1;
+	e->created_ms = series->created_ms;
+	e->updated_ms = series->updated_ms;
+	if (series->conf != G_CONF_NONE) {
+		e->conf = series->conf;
+		e->conf_request_id =
+		    series->conf_request_id ? xstrdup(series->conf_request_id) : NULL;
+		e->conf_type = series->conf_type ? xstrdup(series->conf_type) : NULL;
+		e->meet_code = series->meet_code ? xstrdup(series->meet_code) : NULL;
+		e->conf_verbatim = json_deep_copy(series->conf_verbatim);
+	}
+	e->next = g->events;
+	g->events = e;
+	g->n_events++;
+	series->n_exceptions++;
+	return e;
+}
+
+/* Removes the exception add_exception just stored (a write to it failed). */
+static void drop_exception(struct sb *sb, struct g_event *series, struct g_event *e)
+{
+	struct sb_google *g = gstate(sb);
+	assert(g->events == e);
+	g->events = e->next;
+	g->n_events--;
+	series->n_exceptions--;
+	free_event(e);
+}
+
+/* If-Match against the target: an occurrence without exception carries its series' etag. */
+static bool target_match_ok(struct http_request *req, const struct g_target *t, struct g_reply *r)
+{
+	return if_match_ok(req, t->ev ? t->ev : t->series, r);
+}
+
+/* The stored event a write goes to: t's event, or a new exception for t's occurrence. *added
+ * tells which. */
+static struct g_event *write_target(struct sb *sb, struct http_request *req, struct g_target *t,
+                                    bool *added, struct g_reply *r)
+{
+	*added = false;
+	if (t->ev)
+		return t->ev;
+	if (gstate(sb)->n_events >= G_MAX_EVENTS) {
+		api_error(r, 403, "usageLimits", "quotaExceeded", "Calendar usage limits exceeded.",
+		          NULL, NULL);
+		return NULL;
+	}
+	*added = true;
+	return add_exception(sb, req->arena, t->series, t->start_s);
+}
+
 static void h_events_get(struct http_request *req)
 {
 	struct sb *sb = sb_get();
@@ -1919,13 +2022,15 @@ static void h_events_get(struct http_request *req)
 	sb_lock(sb);
 	struct sb_google *g = gstate(sb);
 	struct g_grant *gr = api_auth(sb, req, g_scopes_read, &r);
-	struct g_event *e = gr ? lookup_event(sb, req, gr, http_param(req, "calendarId"),
-	                                      http_param(req, "eventId"), &r)
-	                       : NULL;
-	if (e) {
+	struct g_target t;
+	if (gr && lookup_target(sb, req, gr, http_param(req, "calendarId"),
+	                        http_param(req, "eventId"), &t, &r)) {
+		struct g_event *e = t.ev ? t.ev : t.series;
 		settle_conference(g, e);
 		g->n.gets++;
-		reply_json(&r, 200, event_json(sb, req->arena, e, false));
+		reply_json(&r, 200,
+		           t.ev ? event_json(sb, req->arena, e, false)
+		                : instance_json(sb, req->arena, e, t.start_s));
 	}
 	sb_unlock(sb);
 	finish(req, sb, &r);
@@ -1941,6 +2046,9 @@ static bool modify_event(struct sb *sb, struct http_request *req, struct g_event
 	json_t *b = json_deep_copy(body);
 	if (cancel)
 		json_object_del(b, "status");
+	/* An occurrence cannot recur itself. */
+	if (e->recurring_id)
+		json_object_del(b, "recurrence");
 	merge_fields(fields, b, patch);
 	json_decref(b);
 	struct g_event tmp = {0};
@@ -1977,9 +2085,13 @@ static void events_write(struct http_request *req, bool patch)
 	struct g_grant *gr = api_auth(sb, req, g_scopes_write, &r);
 	if (!gr || !conference_version(req, &r, &conf))
 		goto out;
-	struct g_event *e = lookup_event(sb, req, gr, http_param(req, "calendarId"),
-	                                 http_param(req, "eventId"), &r);
-	if (!e || !if_match_ok(req, e, &r) || !(body = body_object(req, &r)))
+	struct g_target t;
+	struct g_event *e;
+	bool added;
+	if (!lookup_target(sb, req, gr, http_param(req, "calendarId"), http_param(req, "eventId"),
+	                   &t, &r) ||
+	    !target_match_ok(req, &t, &r) || !(body = body_object(req, &r)) ||
+	    !(e = write_target(sb, req, &t, &added, &r)))
 		goto out;
 	if (modify_event(sb, req, e, body, patch, conf, &r)) {
 		if (patch)
@@ -1987,6 +2099,8 @@ static void events_write(struct http_request *req, bool patch)
 		else
 			g->n.updates++;
 		reply_json(&r, 200, event_json(sb, req->arena, e, false));
+	} else if (added) {
+		drop_exception(sb, t.series, e);
 	}
 out:
 	sb_unlock(sb);
@@ -2014,6 +2128,13 @@ static bool cancel_event(struct sb *sb, struct http_request *req, struct g_event
 	}
 	e->cancelled = true;
 	touch(sb, e);
+	/* Deleting a series deletes its changed occurrences with it. */
+	for (struct g_event *x = e->n_exceptions ? gstate(sb)->events : NULL; x; x = x->next)
+		if (x->recurring_id && !x->cancelled && strcmp(x->recurring_id, e->id) == 0 &&
+		    strcmp(x->calendar_id, e->calendar_id) == 0) {
+			x->cancelled = true;
+			touch(sb, x);
+		}
 	gstate(sb)->n.deletes++;
 	notify_change(sb, req->arena, e->calendar_id, r);
 	r->status = 204;
@@ -2026,11 +2147,104 @@ static void h_events_delete(struct http_request *req)
 	struct g_reply r = {0};
 	sb_lock(sb);
 	struct g_grant *gr = api_auth(sb, req, g_scopes_write, &r);
-	struct g_event *e = gr ? lookup_event(sb, req, gr, http_param(req, "calendarId"),
-	                                      http_param(req, "eventId"), &r)
-	                       : NULL;
-	if (e && if_match_ok(req, e, &r))
+	struct g_target t;
+	struct g_event *e;
+	bool added;
+	if (gr &&
+	    lookup_target(sb, req, gr, http_param(req, "calendarId"), http_param(req, "eventId"),
+	                  &t, &r) &&
+	    target_match_ok(req, &t, &r) && (e = write_target(sb, req, &t, &added, &r)))
 		cancel_event(sb, req, e, &r);
+	sb_unlock(sb);
+	finish(req, sb, &r);
+}
+
+/* GET .../events/{eventId}/instances: the occurrences of a series in order, each one either the
+ * expanded occurrence or its exception (cancelled ones only with showDeleted=true). */
+static void h_events_instances(struct http_request *req)
+{
+	struct sb *sb = sb_get();
+	struct g_reply r = {0};
+	sb_lock(sb);
+	struct sb_google *g = gstate(sb);
+	struct g_grant *gr = api_auth(sb, req, g_scopes_read, &r);
+	if (!gr)
+		goto out;
+	const struct g_calendar *cal = find_calendar(http_param(req, "calendarId"), gr->account);
+	struct g_event *e = cal ? find_event(g, cal->id, http_param(req, "eventId")) : NULL;
+	struct google_recur rr;
+	if (!e || e->cancelled || !series_rules(e, &rr)) {
+		api_error(&r, 404, "global", "notFound", "Not Found", NULL, NULL);
+		goto out;
+	}
+	const char *time_min = http_query(req, "timeMin");
+	const char *time_max = http_query(req, "timeMax");
+	const char *page = http_query(req, "pageToken");
+	const char *mr = http_query(req, "maxResults");
+	bool show_deleted = false;
+	int64_t tmin = INT64_MIN, tmax = INT64_MAX;
+	long max = G_LIST_DEFAULT;
+	if (!parse_bool_param(http_query(req, "showDeleted"), &show_deleted)) {
+		api_error(&r, 400, "global", "invalid", "Invalid boolean value.", "parameter",
+		          "showDeleted");
+		goto out;
+	}
+	const char *bad = time_min && time_parse_rfc3339(time_min, &tmin, NULL) != CX_OK ? "timeMin"
+	                  : time_max && time_parse_rfc3339(time_max, &tmax, NULL) != CX_OK
+	                      ? "timeMax"
+	                      : NULL;
+	if (bad) {
+		api_error(&r, 400, "global", "badRequest", "Bad Request", "parameter", bad);
+		goto out;
+	}
+	if (mr && !parse_uint(mr, 1, G_LIST_MAX, &max)) {
+		api_error(&r, 400, "global", "invalid", "Invalid value for maxResults.",
+		          "parameter", "maxResults");
+		goto out;
+	}
+	const char *scope = arena_printf(req->arena, "%s/%s", cal->id, e->id);
+	struct g_cursor cur = {.gen = g->sync_gen, .snap = g->seq};
+	if (page && !decode_cursor(req->arena, page, "in", scope, &cur)) {
+		api_error(&r, 400, "global", "invalid", "Invalid page token value.", "parameter",
+		          "pageToken");
+		goto out;
+	}
+	int64_t *starts = arena_alloc(req->arena, G_MAX_INSTANCES * sizeof(*starts));
+	size_t n = expand(e, &rr, tmax, starts, G_MAX_INSTANCES);
+	int64_t dur = e->end_s - e->start_s;
+	json_t *arr = json_array();
+	long seen = 0;
+	bool more = false;
+	for (size_t i = 0; i < n; i++) {
+		if (starts[i] + dur <= tmin || starts[i] >= tmax)
+			continue;
+		struct g_event *x =
+		    e->n_exceptions ? find_event(g, cal->id, instance_id(req->arena, e, starts[i]))
+		                    : NULL;
+		if (x && x->cancelled && !show_deleted)
+			continue;
+		if (seen++ < cur.offset)
+			continue;
+		if ((long)json_array_size(arr) == max) {
+			more = true;
+			break;
+		}
+		if (x)
+			settle_conference(g, x);
+		json_array_append_new(arr, x ? event_json(sb, req->arena, x, false)
+		                             : instance_json(sb, req->arena, e, starts[i]));
+	}
+	settle_conference(g, e);
+	json_t *o = events_page(sb, req->arena, cal, arr);
+	if (more) {
+		struct g_cursor next = cur;
+		next.offset = cur.offset + max;
+		json_object_set_new(o, "nextPageToken",
+		                    json_string(encode_cursor(req->arena, "in", scope, &next)));
+	}
+	g->n.lists++;
+	reply_json(&r, 200, o);
+out:
 	sb_unlock(sb);
 	finish(req, sb, &r);
 }
@@ -2124,7 +2338,7 @@ static void h_events_watch(struct http_request *req)
 	                      arena_printf(req->arena,
 	                                   "%s/google/calendar/v3/calendars/%s/events?"
 	                                   "alt=json",
-	                                   sb->base_url, url_encode(req->arena, cal->id)),
+	                                   sb->base_url, sb_url_encode(req->arena, cal->id)),
 	                      "expiration", arena_printf(req->arena, "%" PRId64, exp_ms));
 	if (c->token)
 		json_object_set_new(o, "token", json_string(c->token));
@@ -2199,20 +2413,11 @@ static void h_meet(struct http_request *req)
 
 static json_t *sandbox_body(struct http_request *req, struct g_reply *r)
 {
-	json_t *v = NULL;
-	if (req->body && req->body_len) {
-		json_error_t jerr;
-		v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(v)) {
-			json_decref(v);
-			reply_json(r, 400,
-			           json_pack("{s:{s:s,s:s}}", "error", "code", "invalid_request",
-			                     "message", "the body must be a JSON object"));
-			return NULL;
-		}
-		return v;
-	}
-	return json_object();
+	json_t *error;
+	json_t *v = sb_control_body(req, &error);
+	if (!v)
+		reply_json(r, 400, error);
+	return v;
 }
 
 static void sandbox_not_found(struct g_reply *r)
@@ -2254,13 +2459,18 @@ static void h_outside_patch(struct http_request *req)
 	struct g_reply r = {0};
 	json_t *body = NULL;
 	sb_lock(sb);
-	struct g_event *e = lookup_event(sb, req, NULL, http_param(req, "calendarId"),
-	                                 http_param(req, "eventId"), &r);
-	if (!e || !(body = sandbox_body(req, &r)))
+	struct g_target t;
+	struct g_event *e;
+	bool added;
+	if (!lookup_target(sb, req, NULL, http_param(req, "calendarId"), http_param(req, "eventId"),
+	                   &t, &r) ||
+	    !(body = sandbox_body(req, &r)) || !(e = write_target(sb, req, &t, &added, &r)))
 		goto out;
 	if (modify_event(sb, req, e, body, true, true, &r)) {
 		gstate(sb)->n.outside_edits++;
 		reply_json(&r, 200, event_json(sb, req->arena, e, false));
+	} else if (added) {
+		drop_exception(sb, t.series, e);
 	}
 out:
 	sb_unlock(sb);
@@ -2273,8 +2483,12 @@ static void h_outside_delete(struct http_request *req)
 	struct sb *sb = sb_get();
 	struct g_reply r = {0};
 	sb_lock(sb);
-	struct g_event *e = lookup_event(sb, req, NULL, http_param(req, "calendarId"),
-	                                 http_param(req, "eventId"), &r);
+	struct g_target t;
+	struct g_event *e = NULL;
+	bool added;
+	if (lookup_target(sb, req, NULL, http_param(req, "calendarId"), http_param(req, "eventId"),
+	                  &t, &r))
+		e = write_target(sb, req, &t, &added, &r);
 	if (e && cancel_event(sb, req, e, &r)) {
 		gstate(sb)->n.outside_edits++;
 		reply_json(&r, 200, event_json(sb, req->arena, e, false));
@@ -2333,37 +2547,35 @@ out:
 	finish(req, sb, &r);
 }
 
-/* POST /_sandbox/google/meet_mode {"immediate":true}: createRequest succeeds in the insert answer.
- */
-static void h_meet_mode(struct http_request *req)
+/* Sets the switch at offset flag of struct sb_google from the body member key (true or not) and
+ * answers {key: value}. */
+static void set_switch(struct http_request *req, const char *key, size_t flag)
 {
 	struct sb *sb = sb_get();
 	struct g_reply r = {0};
 	json_t *body = NULL;
 	sb_lock(sb);
 	if ((body = sandbox_body(req, &r))) {
-		gstate(sb)->meet_immediate = json_is_true(json_object_get(body, "immediate"));
-		reply_json(&r, 200, json_pack("{s:b}", "immediate", gstate(sb)->meet_immediate));
+		bool *on = (bool *)((char *)gstate(sb) + flag);
+		*on = json_is_true(json_object_get(body, key));
+		reply_json(&r, 200, json_pack("{s:b}", key, *on));
 	}
 	sb_unlock(sb);
 	json_decref(body);
 	finish(req, sb, &r);
 }
 
+/* POST /_sandbox/google/meet_mode {"immediate":true}: createRequest succeeds in the insert answer.
+ */
+static void h_meet_mode(struct http_request *req)
+{
+	set_switch(req, "immediate", offsetof(struct sb_google, meet_immediate));
+}
+
 /* POST /_sandbox/google/page_mode {"short":true}: short pages and an empty last page (GE-15). */
 static void h_page_mode(struct http_request *req)
 {
-	struct sb *sb = sb_get();
-	struct g_reply r = {0};
-	json_t *body = NULL;
-	sb_lock(sb);
-	if ((body = sandbox_body(req, &r))) {
-		gstate(sb)->short_pages = json_is_true(json_object_get(body, "short"));
-		reply_json(&r, 200, json_pack("{s:b}", "short", gstate(sb)->short_pages));
-	}
-	sb_unlock(sb);
-	json_decref(body);
-	finish(req, sb, &r);
+	set_switch(req, "short", offsetof(struct sb_google, short_pages));
 }
 
 /* ------------------------------------------------------------------ state */
@@ -2455,6 +2667,8 @@ static const struct http_route g_routes[] = {
     {"GET", "/google/calendar/v3/calendars/{calendarId}/events", h_events_list},
     {"POST", "/google/calendar/v3/calendars/{calendarId}/events", h_events_insert},
     {"GET", "/google/calendar/v3/calendars/{calendarId}/events/{eventId}", h_events_get},
+    {"GET", "/google/calendar/v3/calendars/{calendarId}/events/{eventId}/instances",
+     h_events_instances},
     {"PATCH", "/google/calendar/v3/calendars/{calendarId}/events/{eventId}", h_events_patch},
     {"PUT", "/google/calendar/v3/calendars/{calendarId}/events/{eventId}", h_events_update},
     {"DELETE", "/google/calendar/v3/calendars/{calendarId}/events/{eventId}", h_events_delete},

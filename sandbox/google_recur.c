@@ -190,7 +190,11 @@ size_t google_recur_expand(const struct google_recur *rr, int64_t start_s, int o
 		for (int i = 0; i < nc && n < max; i++) {
 			int64_t local = cand[i] * 86400 + tod;
 			int64_t utc = zone ? microsoft_zone_local_to_utc(zone, local) : local - off;
-			if (utc > rr->until_s + (all_day ? 86399 : 0) ||
+			/* An all-day UNTIL covers its whole day; INT64_MAX (no UNTIL) must not overflow. */
+			int64_t until = rr->until_s;
+			if (all_day && until <= INT64_MAX - 86399)
+				until += 86399;
+			if (utc > until ||
 			    (rr->count && produced >= rr->count) || utc >= limit_s)
 				goto out;
 			produced++;

@@ -172,48 +172,6 @@ static char *guid(struct sb *sb, struct arena *a)
 	return arena_printf(a, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 }
 
-static char *hex_encode(struct arena *a, const char *s)
-{
-	size_t n = strlen(s);
-	char *out = arena_alloc(a, n * 2 + 1);
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + i * 2, 3, "%02x", (unsigned char)s[i]);
-	return out;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static char *hex_decode(struct arena *a, const char *s)
-{
-	size_t n = strlen(s);
-	if (n % 2 != 0 || n > 4096)
-		return NULL;
-	char *out = arena_alloc(a, n / 2 + 1);
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0 || (hi * 16 + lo) < 0x20)
-			return NULL;
-		out[i] = (char)(hi * 16 + lo);
-	}
-	return out;
-}
-
-static char *url_encode(struct arena *a, const char *s)
-{
-	struct buf b;
-	buf_init(&b, 16384);
-	char *out = arena_strdup(a, http_url_encode(&b, s) == CX_OK && b.data ? b.data : "");
-	buf_release(&b);
-	return out;
-}
-
 /* Graph's dateTime: "2026-11-24T10:00:00.0000000" (UTC, no offset). */
 static char *graph_time(struct arena *a, int64_t unix_s)
 {
@@ -606,24 +564,6 @@ static const char *authorize_problem(struct http_request *req, bool form)
 	return NULL;
 }
 
-static char *redirect_with(struct arena *a, const char *uri, const char *const *kv)
-{
-	struct buf b;
-	buf_init(&b, 65536);
-	buf_puts(&b, uri);
-	char sep = strchr(uri, '?') ? '&' : '?';
-	for (size_t i = 0; kv[i]; i += 2) {
-		if (!kv[i + 1])
-			continue;
-		buf_printf(&b, "%c%s=", sep, kv[i]);
-		http_url_encode(&b, kv[i + 1]);
-		sep = '&';
-	}
-	char *out = arena_strdup(a, b.data ? b.data : uri);
-	buf_release(&b);
-	return out;
-}
-
 static void h_authorize(struct http_request *req)
 {
 	const char *problem = authorize_problem(req, false);
@@ -648,7 +588,7 @@ static void h_authorize(struct http_request *req)
 		                    "state",
 		                    state,
 		                    NULL};
-		http_reply_redirect(req, 302, redirect_with(req->arena, redirect, kv));
+		http_reply_redirect(req, 302, sb_redirect_with(req->arena, redirect, kv));
 		return;
 	}
 	char *path = arena_printf(req->arena, "/microsoft/%s/oauth2/v2.0/authorize/decision",
@@ -684,7 +624,7 @@ static void h_authorize_decision(struct http_request *req)
 		                    "state",
 		                    state,
 		                    NULL};
-		r.location = redirect_with(req->arena, redirect, kv);
+		r.location = sb_redirect_with(req->arena, redirect, kv);
 	} else if (!user || strcasecmp(user, M_EMAIL) != 0 || !scope || !*scope) {
 		r.status = 400;
 		r.content_type = "text/html; charset=utf-8";
@@ -699,7 +639,7 @@ static void h_authorize_decision(struct http_request *req)
 		                    "state",
 		                    state,
 		                    NULL};
-		r.location = redirect_with(req->arena, redirect, kv);
+		r.location = sb_redirect_with(req->arena, redirect, kv);
 	} else {
 		int64_t now = sb_now_s(sb);
 		for (struct m_code **pp = &m->codes; *pp;) {
@@ -725,7 +665,7 @@ static void h_authorize_decision(struct http_request *req)
 		m->n.authorizations++;
 		const char *kv[] = {
 		    "code", c->code, "state", state, "session_state", guid(sb, req->arena), NULL};
-		r.location = redirect_with(req->arena, redirect, kv);
+		r.location = sb_redirect_with(req->arena, redirect, kv);
 	}
 	sb_unlock(sb);
 	finish(req, sb, &r);
@@ -1296,7 +1236,7 @@ static void apply_online_meeting(struct sb *sb, struct arena *a, struct m_event 
 static char *teams_url(struct sb *sb, struct arena *a, const struct m_event *e)
 {
 	return arena_printf(a, "%s/microsoft/teams/l/meetup-join/%s/0", sb->base_url,
-	                    url_encode(a, e->teams_id));
+	                    sb_url_encode(a, e->teams_id));
 }
 
 /* A dateTimeTimeZone in the zone of Prefer: outlook.timezone (NULL or unknown: UTC, ME-14). */
@@ -1981,14 +1921,14 @@ struct m_cursor {
 
 static char *encode_cursor(struct arena *a, const struct m_cursor *c)
 {
-	return hex_encode(a,
-	                  arena_printf(a, "d:%u:%" PRIu64 ":%" PRIu64 ":%ld:%" PRId64 ":%" PRId64,
-	                               c->gen, c->since, c->snap, c->offset, c->ws, c->we));
+	return sb_hex_encode(
+	    a, arena_printf(a, "d:%u:%" PRIu64 ":%" PRIu64 ":%ld:%" PRId64 ":%" PRId64, c->gen,
+	                    c->since, c->snap, c->offset, c->ws, c->we));
 }
 
 static bool decode_cursor(struct arena *a, const char *tok, struct m_cursor *c)
 {
-	char *dec = hex_decode(a, tok);
+	char *dec = sb_hex_decode(a, tok);
 	int used = 0;
 	return dec &&
 	       sscanf(dec, "d:%u:%" SCNu64 ":%" SCNu64 ":%ld:%" SCNd64 ":%" SCNd64 "%n", &c->gen,
@@ -2179,7 +2119,7 @@ static bool validate_url(struct sb *sb, const char *url, const char *token)
 {
 	struct arena *a = arena_new();
 	char *full = arena_printf(a, "%s%cvalidationToken=%s", url, strchr(url, '?') ? '&' : '?',
-	                          url_encode(a, token));
+	                          sb_url_encode(a, token));
 	struct egress_request *er = egress_request_new("POST", full);
 	egress_request_body(er, "text/plain; charset=utf-8", "", 0);
 	er->timeout_ms = M_HANDSHAKE_TIMEOUT_MS;
@@ -2434,17 +2374,10 @@ static void h_teams(struct http_request *req)
 
 static json_t *sandbox_body(struct http_request *req, struct m_reply *r)
 {
-	if (!req->body || !req->body_len)
-		return json_object();
-	json_error_t jerr;
-	json_t *v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(v)) {
-		json_decref(v);
-		reply_json(r, 400,
-		           json_pack("{s:{s:s,s:s}}", "error", "code", "invalid_request", "message",
-		                     "the body must be a JSON object"));
-		return NULL;
-	}
+	json_t *error;
+	json_t *v = sb_control_body(req, &error);
+	if (!v)
+		reply_json(r, 400, error);
 	return v;
 }
 

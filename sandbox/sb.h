@@ -157,4 +157,20 @@ void sb_deliveries_stop(struct sb *sb);      /* no lock; joins it and frees ever
 void sb_deliveries_reset(struct sb *sb);     /* drops pending retries and the record */
 json_t *sb_deliveries_state(struct sb *sb);  /* the "deliveries" array; new reference */
 
+/* --- helpers shared by the Google and Microsoft emulators (sb_util.c; compatible addition) --- */
+/* Lower-case hex of s (arena memory); what page, sync and delta tokens are made of. */
+char *sb_hex_encode(struct arena *a, const char *s);
+/* The inverse of sb_hex_encode (arena memory); NULL on anything that is not lower-case hex of at
+ * most 2,048 printable bytes. */
+char *sb_hex_decode(struct arena *a, const char *s);
+/* s percent-encoded for a URL (arena memory); "" when it does not fit in 16 KiB. */
+char *sb_url_encode(struct arena *a, const char *s);
+/* uri with the pairs of kv (NULL-terminated name, value, name, value…; a NULL value is skipped)
+ * appended as encoded query parameters (arena memory). */
+char *sb_redirect_with(struct arena *a, const char *uri, const char *const *kv);
+/* The JSON object body of a /_sandbox control request: an empty object when there is no body;
+ * NULL with *error set to the 400 answer's body (new reference) when it is not an object. Caller
+ * decrefs the result. */
+json_t *sb_control_body(struct http_request *req, json_t **error);
+
 #endif

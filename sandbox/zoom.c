@@ -666,18 +666,8 @@ static void authorize_error_page(struct answer *a, const char *message)
 static const char *redirect_with(struct http_request *req, const char *redirect_uri,
                                  const char *key, const char *value, const char *state)
 {
-	struct buf b;
-
-	buf_init(&b, 16 * 1024);
-	(void)buf_printf(&b, "%s?%s=", redirect_uri, key);
-	(void)http_url_encode(&b, value);
-	if (state) {
-		(void)buf_puts(&b, "&state=");
-		(void)http_url_encode(&b, state);
-	}
-	const char *out = arena_strdup(req->arena, b.data);
-	buf_release(&b);
-	return out;
+	const char *kv[] = {key, value ? value : "", "state", state, NULL};
+	return sb_redirect_with(req->arena, redirect_uri, kv);
 }
 
 /* Checks what the authorize GET and the decision POST share; false with a set when refused. */

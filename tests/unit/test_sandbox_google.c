@@ -1166,6 +1166,222 @@ static void short_and_empty_pages(void **st)
 	assert_int_equal(last_size, 0);
 }
 
+/* --- instances of recurring events --- */
+
+/* The summaries (or "-" for a cancelled item) of a listing's items, joined with commas. */
+static char *summaries(const json_t *list)
+{
+	struct buf b;
+	buf_init(&b, 4096);
+	size_t i;
+	const json_t *it;
+	json_array_foreach(json_object_get(list, "items"), i, it)
+	{
+		const char *s = json_string_value(json_object_get(it, "summary"));
+		if (strcmp(json_string_value(json_object_get(it, "status")), "cancelled") == 0)
+			s = "-";
+		assert_int_equal(buf_printf(&b, "%s%s", i ? "," : "", s ? s : "?"), CX_OK);
+	}
+	char *out = xstrdup(b.data ? b.data : "");
+	buf_release(&b);
+	return out;
+}
+
+static void instance_ids_get_patch_delete(void **st)
+{
+	(void)st;
+	json_t *series =
+	    insert("{\"summary\":\"standup\",\"start\":{\"dateTime\":"
+	           "\"2026-11-24T09:00:00Z\",\"timeZone\":\"UTC\"},\"end\":{\"dateTime\":"
+	           "\"2026-11-24T09:30:00Z\",\"timeZone\":\"UTC\"},\"recurrence\":"
+	           "[\"RRULE:FREQ=DAILY;COUNT=3\"]}");
+	const char *sid = json_string_value(json_object_get(series, "id"));
+	char *ical = xstrdup(json_string_value(json_object_get(series, "iCalUID")));
+	char *first = xasprintf("%s_20261124T090000Z", sid);
+	char *second = xasprintf("%s_20261125T090000Z", sid);
+	char *third = xasprintf("%s_20261126T090000Z", sid);
+
+	/* The expanded listing names occurrences by series id and original start in UTC. */
+	json_t *l = api("GET", EV "?singleEvents=true&orderBy=startTime", access_token, NULL, 200);
+	json_t *items = json_object_get(l, "items");
+	assert_int_equal(json_array_size(items), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "id")),
+	                    second);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "iCalUID")),
+	                    ical);
+	char *sync = xstrdup(json_string_value(json_object_get(l, "nextSyncToken")));
+	json_decref(l);
+
+	/* get an occurrence that has no exception */
+	char *path = xasprintf(EV "/%s", second);
+	json_t *e = api("GET", path, access_token, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(e, "id")), second);
+	assert_string_equal(json_string_value(json_object_get(e, "recurringEventId")), sid);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(e, "start"), "dateTime")),
+	    "2026-11-25T09:00:00Z");
+	assert_null(json_object_get(e, "recurrence"));
+	json_decref(e);
+	/* ids that name no occurrence */
+	char *bad = xasprintf(EV "/%s_20261124T100000Z", sid);
+	json_decref(api("GET", bad, access_token, NULL, 404));
+	free(bad);
+	bad = xasprintf(EV "/%s_20261127T090000Z", sid);
+	json_decref(api("PATCH", bad, access_token, "{\"summary\":\"x\"}", 404));
+	free(bad);
+
+	/* A patch creates an exception: moved and renamed, same id and originalStartTime. */
+	json_decref(api("PATCH", path, access_token,
+	                "{\"summary\":\"late standup\",\"start\":{\"dateTime\":"
+	                "\"2026-11-25T11:00:00Z\",\"timeZone\":\"UTC\"},\"end\":{\"dateTime\":"
+	                "\"2026-11-25T11:30:00Z\",\"timeZone\":\"UTC\"}}",
+	                200));
+	e = api("GET", path, access_token, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(e, "id")), second);
+	assert_string_equal(json_string_value(json_object_get(e, "summary")), "late standup");
+	assert_string_equal(json_string_value(json_object_get(e, "recurringEventId")), sid);
+	assert_string_equal(json_string_value(json_object_get(e, "iCalUID")), ical);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(e, "originalStartTime"), "dateTime")),
+	    "2026-11-25T09:00:00Z");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(e, "start"), "dateTime")),
+	    "2026-11-25T11:00:00Z");
+	json_decref(e);
+	/* A bad body leaves no exception behind. */
+	char *third_path = xasprintf(EV "/%s", third);
+	json_decref(api("PATCH", third_path, access_token, "{\"summary\":7}", 400));
+
+	/* Delete cancels the first occurrence; a second delete is 410. */
+	char *first_path = xasprintf(EV "/%s", first);
+	json_decref(api("DELETE", first_path, access_token, NULL, 204));
+	json_decref(api("DELETE", first_path, access_token, NULL, 410));
+	e = api("GET", first_path, access_token, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(e, "status")), "cancelled");
+	json_decref(e);
+
+	l = api("GET", EV "?singleEvents=true&orderBy=startTime", access_token, NULL, 200);
+	char *got = summaries(l);
+	assert_string_equal(got, "late standup,standup");
+	free(got);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(l, "items"), 1), "id")),
+	                    third);
+	json_decref(l);
+	l = api("GET", EV "?singleEvents=true&orderBy=startTime&showDeleted=true", access_token,
+	        NULL, 200);
+	got = summaries(l);
+	assert_string_equal(got, "-,late standup,standup");
+	free(got);
+	json_decref(l);
+
+	/* Incremental sync shows both exceptions; the cancelled one with its occurrence. */
+	char *q = xasprintf(EV "?syncToken=%s", sync);
+	l = api("GET", q, access_token, NULL, 200);
+	items = json_object_get(l, "items");
+	assert_int_equal(json_array_size(items), 2);
+	json_t *gone = json_array_get(items, 1);
+	assert_string_equal(json_string_value(json_object_get(gone, "id")), first);
+	assert_string_equal(json_string_value(json_object_get(gone, "status")), "cancelled");
+	assert_string_equal(json_string_value(json_object_get(gone, "recurringEventId")), sid);
+	assert_non_null(json_object_get(gone, "originalStartTime"));
+	json_decref(l);
+	free(q);
+
+	/* Deleting the series cancels its exceptions too. */
+	char *series_path = xasprintf(EV "/%s", sid);
+	json_decref(api("DELETE", series_path, access_token, NULL, 204));
+	e = api("GET", path, access_token, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(e, "status")), "cancelled");
+	json_decref(e);
+	json_decref(api("GET", third_path, access_token, NULL, 404));
+
+	free(series_path);
+	free(first_path);
+	free(third_path);
+	free(path);
+	free(sync);
+	free(first);
+	free(second);
+	free(third);
+	free(ical);
+	json_decref(series);
+}
+
+static void all_day_instances_endpoint(void **st)
+{
+	(void)st;
+	json_t *series = insert("{\"summary\":\"holiday\",\"start\":{\"date\":\"2026-11-24\"},"
+	                        "\"end\":{\"date\":\"2026-11-25\"},\"recurrence\":"
+	                        "[\"RRULE:FREQ=WEEKLY;UNTIL=20261215\"]}");
+	const char *sid = json_string_value(json_object_get(series, "id"));
+	char *path = xasprintf(EV "/%s/instances", sid);
+	json_t *l = api("GET", path, access_token, NULL, 200);
+	json_t *items = json_object_get(l, "items");
+	assert_int_equal(json_array_size(items), 4);
+	char *want = xasprintf("%s_20261201", sid);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "id")),
+	                    want);
+	json_decref(l);
+
+	/* update (PUT) of an all-day occurrence, then the instances show the exception in place */
+	char *one = xasprintf(EV "/%s", want);
+	json_decref(api("PUT", one, access_token,
+	                "{\"summary\":\"moved\",\"start\":{\"date\":\"2026-12-02\"},"
+	                "\"end\":{\"date\":\"2026-12-03\"}}",
+	                200));
+	char *paged = xasprintf("%s?maxResults=3", path);
+	l = api("GET", paged, access_token, NULL, 200);
+	char *got = summaries(l);
+	assert_string_equal(got, "holiday,moved,holiday");
+	free(got);
+	const char *tok = json_string_value(json_object_get(l, "nextPageToken"));
+	assert_non_null(tok);
+	char *next = xasprintf("%s&pageToken=%s", paged, tok);
+	json_decref(l);
+	l = api("GET", next, access_token, NULL, 200);
+	items = json_object_get(l, "items");
+	assert_int_equal(json_array_size(items), 1);
+	char *last = xasprintf("%s_20261215", sid);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")),
+	                    last);
+	assert_null(json_object_get(l, "nextPageToken"));
+	json_decref(l);
+
+	/* an all-day series bounded by COUNT rather than UNTIL expands too */
+	json_t *counted = insert("{\"summary\":\"standup day\",\"start\":{\"date\":\"2026-11-24\"},"
+	                         "\"end\":{\"date\":\"2026-11-25\"},\"recurrence\":"
+	                         "[\"RRULE:FREQ=WEEKLY;COUNT=3\"]}");
+	char *counted_path = xasprintf(
+	    EV "/%s/instances", json_string_value(json_object_get(counted, "id")));
+	l = api("GET", counted_path, access_token, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(l, "items")), 3);
+	json_decref(l);
+	free(counted_path);
+	json_decref(counted);
+
+	/* a window, and an event that is no series */
+	free(paged);
+	paged = xasprintf("%s?timeMin=2026-12-05T00:00:00Z&timeMax=2026-12-20T00:00:00Z", path);
+	l = api("GET", paged, access_token, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(l, "items")), 2);
+	json_decref(l);
+	json_t *single = insert_at("once", "2026-12-01T08:00:00Z", "2026-12-01T09:00:00Z");
+	char *nope =
+	    xasprintf(EV "/%s/instances", json_string_value(json_object_get(single, "id")));
+	json_decref(api("GET", nope, access_token, NULL, 404));
+
+	free(nope);
+	json_decref(single);
+	free(last);
+	free(next);
+	free(paged);
+	free(one);
+	free(want);
+	free(path);
+	json_decref(series);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1187,6 +1403,8 @@ int main(void)
 	    cmocka_unit_test_setup(update_replaces_and_work_calendar_is_separate, reset_each),
 	    cmocka_unit_test_setup(channels_expire_on_the_sandbox_clock, reset_each),
 	    cmocka_unit_test_setup(short_and_empty_pages, reset_each),
+	    cmocka_unit_test_setup(instance_ids_get_patch_delete, reset_each),
+	    cmocka_unit_test_setup(all_day_instances_endpoint, reset_each),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
