@@ -455,3 +455,46 @@ out:
 	free(text);
 	return err;
 }
+
+enum cx_err cal_page_links(const json_t *doc, const char *next_key, const char *final_key,
+                           char **next, char **final)
+{
+	const json_t *n = json_object_get(doc, next_key);
+	const json_t *f = json_object_get(doc, final_key);
+	if ((n && !cal_json_str(doc, next_key, CAL_LINK_MAX)) ||
+	    (f && !cal_json_str(doc, final_key, CAL_LINK_MAX)))
+		return CX_EUPSTREAM;
+	*next = n ? xstrdup(json_string_value(n)) : NULL;
+	if (final)
+		*final = f ? xstrdup(json_string_value(f)) : NULL;
+	return CX_OK;
+}
+
+enum cx_err cal_parse_event_with(const char *body, size_t len, const char *calendar_id,
+                                 cal_event_parser parse, struct cal_event *out)
+{
+	json_t *doc = NULL;
+	memset(out, 0, sizeof(*out));
+	enum cx_err err = cal_parse_object(body, len, &doc);
+	if (!err)
+		err = parse(doc, calendar_id, out);
+	if (err)
+		cal_event_release(out);
+	json_decref(doc);
+	return err;
+}
+
+void cal_collect_events(const json_t *items, const char *calendar_id, cal_event_parser parse,
+                        struct cal_event_page *out)
+{
+	out->events = xcalloc(json_array_size(items) + 1, sizeof(*out->events));
+	size_t i;
+	const json_t *it;
+	json_array_foreach(items, i, it)
+	{
+		if (json_is_object(it) && parse(it, calendar_id, &out->events[out->n]) == CX_OK)
+			out->n++;
+		else
+			cal_event_release(&out->events[out->n]);
+	}
+}

@@ -181,6 +181,22 @@ enum cx_err cal_parse_object(const char *body, size_t len, struct json_t **out);
 char *cal_strdup_cut(const char *s, size_t max);
 /* A string member of obj, or NULL when absent, not a string or longer than max bytes. */
 const char *cal_json_str(const struct json_t *obj, const char *key, size_t max);
+/* The continuation members of a page (Google nextPageToken/nextSyncToken, Graph
+ * @odata.nextLink/@odata.deltaLink): each optional, a string of at most CAL_LINK_MAX bytes.
+ * Anything else makes the page unusable (CX_EUPSTREAM): following a mangled token or link would
+ * silently skip events. final may be NULL when the caller does not want it. Caller frees. */
+enum cx_err cal_page_links(const struct json_t *doc, const char *next_key, const char *final_key,
+                           char **next, char **final);
+/* A provider's parser of one event object. */
+typedef enum cx_err (*cal_event_parser)(const struct json_t *o, const char *calendar_id,
+                                        struct cal_event *e);
+/* One event answer body through parse; on failure out is released and zeroed. */
+enum cx_err cal_parse_event_with(const char *body, size_t len, const char *calendar_id,
+                                 cal_event_parser parse, struct cal_event *out);
+/* Every object in items through parse into out->events (allocated here); items that fail to
+ * parse are skipped. */
+void cal_collect_events(const struct json_t *items, const char *calendar_id,
+                        cal_event_parser parse, struct cal_event_page *out);
 /* "yyyy-mm-ddThh:mm:ss[.fffffff]" without an offset, read as UTC. CX_EINVAL otherwise. */
 enum cx_err cal_parse_wall_time(const char *s, int64_t *unix_s);
 /* The UTC instant of a wall-clock time (from cal_parse_wall_time) in an IANA zone; a wall time in

@@ -603,30 +603,9 @@ static enum cx_err parse_event_json(const json_t *o, const char *calendar_id, st
 enum cx_err google_parse_event_body(const char *body, size_t len, const char *calendar_id,
                                     struct cal_event *out)
 {
-	json_t *doc = NULL;
-	memset(out, 0, sizeof(*out));
-	enum cx_err err = cal_parse_object(body, len, &doc);
-	if (!err)
-		err = parse_event_json(doc, calendar_id, out);
-	if (err)
-		cal_event_release(out);
-	json_decref(doc);
-	return err;
+	return cal_parse_event_with(body, len, calendar_id, parse_event_json, out);
 }
 
-/* Page tokens longer than CAL_LINK_MAX or of the wrong type make the page unusable: following a
- * mangled token would silently skip events. */
-static enum cx_err page_tokens(const json_t *doc, char **next_page, char **next_sync)
-{
-	const json_t *np = json_object_get(doc, "nextPageToken");
-	const json_t *ns = json_object_get(doc, "nextSyncToken");
-	if ((np && !cal_json_str(doc, "nextPageToken", CAL_LINK_MAX)) ||
-	    (ns && !cal_json_str(doc, "nextSyncToken", CAL_LINK_MAX)))
-		return CX_EUPSTREAM;
-	*next_page = np ? xstrdup(json_string_value(np)) : NULL;
-	*next_sync = ns ? xstrdup(json_string_value(ns)) : NULL;
-	return CX_OK;
-}
 
 enum cx_err google_parse_event_page_body(const char *body, size_t len, const char *calendar_id,
                                          struct cal_event_page *out)
@@ -641,20 +620,11 @@ enum cx_err google_parse_event_page_body(const char *body, size_t len, const cha
 		err = CX_EUPSTREAM;
 		goto out;
 	}
-	err = page_tokens(doc, &out->next_page_token, &out->next_sync_token);
+	err = cal_page_links(doc, "nextPageToken", "nextSyncToken", &out->next_page_token,
+	                     &out->next_sync_token);
 	if (err)
 		goto out;
-	out->events = xcalloc(json_array_size(items) + 1, sizeof(*out->events));
-	size_t i;
-	const json_t *it;
-	json_array_foreach(items, i, it)
-	{
-		if (json_is_object(it) &&
-		    parse_event_json(it, calendar_id, &out->events[out->n]) == CX_OK)
-			out->n++;
-		else
-			cal_event_release(&out->events[out->n]);
-	}
+	cal_collect_events(items, calendar_id, parse_event_json, out);
 out:
 	if (err)
 		cal_event_page_release(out);
@@ -675,7 +645,8 @@ enum cx_err google_parse_calendar_list_body(const char *body, size_t len,
 		err = CX_EUPSTREAM;
 		goto out;
 	}
-	err = page_tokens(doc, &out->next_page_token, &out->next_sync_token);
+	err = cal_page_links(doc, "nextPageToken", "nextSyncToken", &out->next_page_token,
+	                     &out->next_sync_token);
 	if (err)
 		goto out;
 	out->items = xcalloc(json_array_size(items) + 1, sizeof(*out->items));

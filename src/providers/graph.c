@@ -631,29 +631,9 @@ static enum cx_err parse_event_json(const json_t *o, const char *calendar_id, st
 enum cx_err graph_parse_event_body(const char *body, size_t len, const char *calendar_id,
                                    struct cal_event *out)
 {
-	json_t *doc = NULL;
-	memset(out, 0, sizeof(*out));
-	enum cx_err err = cal_parse_object(body, len, &doc);
-	if (!err)
-		err = parse_event_json(doc, calendar_id, out);
-	if (err)
-		cal_event_release(out);
-	json_decref(doc);
-	return err;
+	return cal_parse_event_with(body, len, calendar_id, parse_event_json, out);
 }
 
-static enum cx_err links(const json_t *doc, char **next, char **delta)
-{
-	const json_t *n = json_object_get(doc, "@odata.nextLink");
-	const json_t *d = json_object_get(doc, "@odata.deltaLink");
-	if ((n && !cal_json_str(doc, "@odata.nextLink", CAL_LINK_MAX)) ||
-	    (d && !cal_json_str(doc, "@odata.deltaLink", CAL_LINK_MAX)))
-		return CX_EUPSTREAM;
-	*next = n ? xstrdup(json_string_value(n)) : NULL;
-	if (delta)
-		*delta = d ? xstrdup(json_string_value(d)) : NULL;
-	return CX_OK;
-}
 
 static const json_t *value_array(const json_t *doc)
 {
@@ -671,20 +651,11 @@ enum cx_err graph_parse_event_page_body(const char *body, size_t len, const char
 	if (!err && !items)
 		err = CX_EUPSTREAM;
 	if (!err)
-		err = links(doc, &out->next_page_token, &out->next_sync_token);
+		err = cal_page_links(doc, "@odata.nextLink", "@odata.deltaLink", &out->next_page_token,
+	                     &out->next_sync_token);
 	if (err)
 		goto out;
-	out->events = xcalloc(json_array_size(items) + 1, sizeof(*out->events));
-	size_t i;
-	const json_t *it;
-	json_array_foreach(items, i, it)
-	{
-		if (json_is_object(it) &&
-		    parse_event_json(it, calendar_id, &out->events[out->n]) == CX_OK)
-			out->n++;
-		else
-			cal_event_release(&out->events[out->n]);
-	}
+	cal_collect_events(items, calendar_id, parse_event_json, out);
 out:
 	if (err)
 		cal_event_page_release(out);
@@ -701,7 +672,8 @@ enum cx_err graph_parse_calendars_body(const char *body, size_t len, struct cal_
 	if (!err && !items)
 		err = CX_EUPSTREAM;
 	if (!err)
-		err = links(doc, &out->next_page_token, NULL);
+		err = cal_page_links(doc, "@odata.nextLink", "@odata.deltaLink", &out->next_page_token,
+	                     NULL);
 	if (err)
 		goto out;
 	out->items = xcalloc(json_array_size(items) + 1, sizeof(*out->items));
