@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "jobs/jobs.h"
 #include "jobs/kinds.h"
+#include "jobs/tokens.h"
 #include "sandbox.h"
 #include "store/accounts.h"
 #include "store/store.h"
@@ -152,6 +153,7 @@ static int cmd_serve(int argc, char **argv)
 	struct job_runner *runner = NULL;
 	struct http_server *srv = NULL;
 	struct egress *egress = NULL;
+	struct token_refresher *tokens = NULL;
 	int rc = 1;
 
 	/* Signals are taken by sigwait() in this thread only: every thread started below inherits the
@@ -172,6 +174,13 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "calendox: starting the egress thread failed: %s\n", cx_strerror(err));
 		goto out;
 	}
+	struct token_refresher_options topts = {.store = st, .cfg = &cfg, .egress = egress};
+	err = token_refresher_start(&topts, &tokens);
+	if (err) {
+		fprintf(stderr, "calendox: starting the token refresher failed: %s\n",
+			cx_strerror(err));
+		goto out;
+	}
 
 	struct app app = {
 		.cfg = &cfg,
@@ -180,7 +189,7 @@ static int cmd_serve(int argc, char **argv)
 		.limits = {.basic_accounts = cfg.plan_basic_accounts,
 			   .standard_accounts = cfg.plan_standard_accounts},
 	};
-	struct job_env env = {.store = st, .cfg = &cfg, .egress = egress};
+	struct job_env env = {.store = st, .cfg = &cfg, .egress = egress, .tokens = tokens};
 	struct job_runner_options jopts = {
 		.store = st,
 		.kinds = job_kinds,
@@ -234,6 +243,9 @@ out:
 		http_server_stop(srv);
 	if (runner)
 		job_runner_stop(runner);
+	/* The refresher hands work to egress and writes the store: stop it before both. */
+	if (tokens)
+		token_refresher_stop(tokens);
 	if (egress)
 		egress_stop(egress);
 	if (st) {

@@ -87,6 +87,8 @@ void api_apps_list(struct http_request *req);
 void api_apps_zoom_delete(struct http_request *req);
 void api_meeting_providers(struct http_request *req);
 void api_webhook_zoom(struct http_request *req);
+void api_events_list(struct http_request *req);
+void api_event_get(struct http_request *req);
 
 /* The small HTML page an OAuth popup ends on: it posts {source:"calendox-oauth", provider, ok,
  * message, hint} to the opener (our origin only) and closes. */

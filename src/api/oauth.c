@@ -29,6 +29,7 @@
 #include "base/time.h"
 #include "core/tokens.h"
 #include "egress/oauth.h"
+#include "jobs/kinds.h"
 #include "providers/google.h"
 #include "providers/graph.h"
 #include "providers/zoom.h"
@@ -546,6 +547,9 @@ static enum cx_err save_calendar_account(struct app *app, struct connect_flow *f
 						   CALENDAR_ACCOUNT_ACTIVE, now);
 	if (!e)
 		e = store_calendars_merge(c, f->user_id, id, cals, f->calendars.n);
+	/* The first sync of every selected calendar, with the account. */
+	if (!e)
+		e = job_calendar_sync_enqueue_account(c, id, NULL);
 	if (!e) {
 		char detail[512], kind[48];
 		snprintf(detail, sizeof(detail), "%s %s as %s (%zu calendars).", p->title,
@@ -739,6 +743,8 @@ static void calendars_done(struct http_request *req, struct connect_flow *f,
 		api_reply_failure(req, e, "storing the calendar account");
 		return;
 	}
+	if (app->jobs)
+		job_runner_kick(app->jobs);
 	log_info("calendar account connected", "user=%lld provider=%s calendars=%zu",
 		 (long long)f->user_id, p->id, f->calendars.n);
 	api_oauth_page(req, 200, p->id, true,

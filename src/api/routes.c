@@ -23,6 +23,8 @@ static const struct http_route routes[] = {
 	{"GET", "/api/calendars", api_calendars_list},
 	{"PATCH", "/api/calendars/{id}", api_calendar_patch},
 	{"DELETE", "/api/calendar-accounts/{id}", api_calendar_account_delete},
+	{"GET", "/api/events", api_events_list},
+	{"GET", "/api/events/{id}", api_event_get},
 	{"POST", "/webhooks/zoom", api_webhook_zoom},
 	{"GET", "/healthz", api_healthz},
 	{"GET", "/readyz", api_readyz},

@@ -38,6 +38,7 @@ static const char *const known_keys[] = {
     "CALENDOX_TRIAL_DAYS",
     "CALENDOX_PLAN_BASIC_ACCOUNTS",
     "CALENDOX_PLAN_STANDARD_ACCOUNTS",
+    "CALENDOX_SYNC_POLL_S",
     "CALENDOX_ZOOM_CLIENT_ID",
     "CALENDOX_ZOOM_CLIENT_SECRET",
     "CALENDOX_ZOOM_WEBHOOK_SECRET",
@@ -586,6 +587,9 @@ enum cx_err config_load(struct config *cfg, const char *file, config_getenv_fn g
 		goto out;
 	rc = get_int(&src, "CALENDOX_PLAN_STANDARD_ACCOUNTS", 5, 1, 1000,
 	             &cfg->plan_standard_accounts, err, err_len);
+	if (rc != CX_OK)
+		goto out;
+	rc = get_int(&src, "CALENDOX_SYNC_POLL_S", 60, 1, 86400, &cfg->sync_poll_s, err, err_len);
 	if (rc != CX_OK)
 		goto out;
 	rc = load_provider(&src, cfg->sandbox, &zoom_defaults, &cfg->zoom, err, err_len);

@@ -37,6 +37,8 @@ struct config {
 	int trial_days;      /* CALENDOX_TRIAL_DAYS, 14 */
 	int plan_basic_accounts;    /* CALENDOX_PLAN_BASIC_ACCOUNTS, 2 */
 	int plan_standard_accounts; /* CALENDOX_PLAN_STANDARD_ACCOUNTS, 5 */
+	int sync_poll_s;     /* CALENDOX_SYNC_POLL_S, 60: calendars not synced for this long are
+	                      * synced again by the periodic poll (1 to 86400) */
 	bool secure_cookies; /* derived: public_url starts with https:// */
 	struct provider_config zoom, google, microsoft;
 };

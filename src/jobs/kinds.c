@@ -7,11 +7,21 @@ const struct job_kind job_kinds[] = {
 	{.name = "sessions.cleanup", .run = job_sessions_cleanup, .max_attempts = 3},
 	{.name = "zoom.revoke", .run = job_zoom_revoke, .max_attempts = 8, .lease_ms = 60000},
 	{.name = "google.revoke", .run = job_google_revoke, .max_attempts = 8, .lease_ms = 60000},
+	/* Every page of a round is an attempt of its own (sync.c), so the bound is pages plus
+	 * retries; sync.c gives up a page after 8 failures in a row. */
+	{.name = "calendar.sync",
+	 .run = job_calendar_sync,
+	 .on_failed = job_calendar_sync_failed,
+	 .max_attempts = 2000,
+	 .lease_ms = 60000,
+	 .max_backoff_ms = 60000},
+	{.name = "calendar.poll", .run = job_calendar_poll, .max_attempts = 3},
 };
 const size_t job_kinds_count = sizeof(job_kinds) / sizeof(job_kinds[0]);
 
 const struct job_periodic job_periodic[] = {
 	{.kind = "plans.expire_trials", .interval_ms = 60 * 1000},
 	{.kind = "sessions.cleanup", .interval_ms = 60 * 60 * 1000},
+	{.kind = "calendar.poll", .interval_ms = 60 * 1000},
 };
 const size_t job_periodic_count = sizeof(job_periodic) / sizeof(job_periodic[0]);

@@ -8,10 +8,15 @@
 #include "jobs/jobs.h"
 #include "store/store.h"
 
+struct token_refresher;
+
 struct job_env {
 	struct store *store;
 	const struct config *cfg;
 	struct egress *egress;
+	/* jobs/tokens.h: usable provider tokens, refreshed single-flight; may be NULL where no
+	 * kind needs one (added with the token refresher; set by whoever starts the runner). */
+	struct token_refresher *tokens;
 };
 
 /* Every kind, for job_runner_options.kinds. */
@@ -32,5 +37,20 @@ enum job_outcome job_zoom_revoke(struct job_run *run);
 enum job_outcome job_google_revoke(struct job_run *run);
 /* sessions.cleanup: deletes expired sessions and used or expired OAuth states. */
 enum job_outcome job_sessions_cleanup(struct job_run *run);
+
+/* calendar.sync: one round of a calendar's events from Google or Microsoft into the store
+ * ({"calendar_id"}; sync.c), and what it does when given up. */
+enum job_outcome job_calendar_sync(struct job_run *run);
+void job_calendar_sync_failed(struct job_run *run, struct store_conn *c);
+/* calendar.poll: enqueues calendar.sync for calendars not synced within CALENDOX_SYNC_POLL_S. */
+enum job_outcome job_calendar_poll(struct job_run *run);
+/* Enqueues a round of calendar.sync for the calendar, keyed by its sync generation (so a round
+ * already queued or running is returned instead). *created (may be NULL) tells whether it is new. */
+enum cx_err job_calendar_sync_enqueue(struct store_conn *c, int64_t calendar_id,
+				      int64_t generation, bool *created);
+/* The same for every selected calendar of an active account (after it was connected); *n (may be
+ * NULL) gets how many were new. On the caller's connection, usually in its transaction. */
+enum cx_err job_calendar_sync_enqueue_account(struct store_conn *c, int64_t account_id,
+					      size_t *n);
 
 #endif

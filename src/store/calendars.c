@@ -372,3 +372,64 @@ enum cx_err store_calendar_provider_ready(struct store_conn *c, int64_t user_id,
 	*ready = !err && n > 0;
 	return err;
 }
+
+enum cx_err store_calendar_account_refresh_lock(struct store_conn *c, int64_t id,
+						int64_t token_version, const char *owner,
+						int64_t now_ms, int64_t until_ms, bool *taken)
+{
+	struct store_val p[] = {SV_INT(id),	 SV_INT(token_version), SV_TEXT(owner),
+				SV_INT(now_ms),	 SV_INT(until_ms),	SV_TEXT(CALENDAR_ACCOUNT_ACTIVE)};
+	int64_t n = 0;
+	enum cx_err err = store_exec(c,
+				     "UPDATE calendar_accounts SET refresh_lock_until_ms = $5, "
+				     "refresh_lock_owner = $3 WHERE id = $1 AND token_version = $2 "
+				     "AND status = $6 AND refresh_lock_until_ms <= $4",
+				     p, N(p), &n);
+	*taken = !err && n == 1;
+	return err;
+}
+
+enum cx_err store_calendar_account_refresh_store(struct store_conn *c, int64_t id,
+						 const char *owner, const char *sealed_tokens,
+						 int64_t token_expires_at, int64_t now,
+						 bool *stored)
+{
+	struct store_val p[] = {SV_INT(id), SV_TEXT(owner), SV_TEXT(sealed_tokens),
+				SV_INT(token_expires_at), SV_INT(now)};
+	int64_t n = 0;
+	enum cx_err err = store_exec(c,
+				     "UPDATE calendar_accounts SET tokens = $3, token_expires_at = $4, "
+				     "token_version = token_version + 1, refresh_lock_until_ms = 0, "
+				     "refresh_lock_owner = NULL, last_error = NULL, updated_at = $5 "
+				     "WHERE id = $1 AND refresh_lock_owner = $2",
+				     p, N(p), &n);
+	*stored = !err && n == 1;
+	return err;
+}
+
+enum cx_err store_calendar_account_refresh_unlock(struct store_conn *c, int64_t id,
+						  const char *owner)
+{
+	struct store_val p[] = {SV_INT(id), SV_TEXT(owner)};
+	return store_exec(c,
+			  "UPDATE calendar_accounts SET refresh_lock_until_ms = 0, "
+			  "refresh_lock_owner = NULL WHERE id = $1 AND refresh_lock_owner = $2",
+			  p, N(p), NULL);
+}
+
+enum cx_err store_calendar_account_refresh_broken(struct store_conn *c, int64_t id,
+						  const char *owner, const char *last_error,
+						  int64_t now, bool *marked)
+{
+	struct store_val p[] = {SV_INT(id), SV_TEXT(owner),
+				SV_TEXT(CALENDAR_ACCOUNT_NEEDS_RECONNECT), SV_TEXT(last_error),
+				SV_INT(now)};
+	int64_t n = 0;
+	enum cx_err err = store_exec(c,
+				     "UPDATE calendar_accounts SET status = $3, last_error = $4, "
+				     "refresh_lock_until_ms = 0, refresh_lock_owner = NULL, "
+				     "updated_at = $5 WHERE id = $1 AND refresh_lock_owner = $2",
+				     p, N(p), &n);
+	*marked = !err && n == 1;
+	return err;
+}

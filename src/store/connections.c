@@ -190,3 +190,97 @@ enum cx_err store_connection_users_by_external(struct store_conn *c, const char 
 	store_rows_free(rows);
 	return err;
 }
+
+enum cx_err store_connection_get_by_id(struct store_conn *c, int64_t user_id, int64_t id,
+				       struct store_connection *out)
+{
+	struct store_val p[] = {SV_INT(id), SV_INT(user_id)};
+	struct store_rows *rows;
+	enum cx_err err = store_query(
+		c,
+		"SELECT id, user_id, app, status, external_user_id, external_account_id, "
+		"external_email, tokens, token_expires_at, token_version, scopes, connected_at, "
+		"last_error FROM app_connections WHERE id = $1 AND user_id = $2",
+		p, N(p), &rows);
+	if (err)
+		return err;
+	memset(out, 0, sizeof(*out));
+	if (store_rows_next(rows)) {
+		out->id = store_col_int(rows, 0);
+		out->user_id = store_col_int(rows, 1);
+		snprintf(out->app, sizeof(out->app), "%s", store_col_text(rows, 2));
+		snprintf(out->status, sizeof(out->status), "%s", store_col_text(rows, 3));
+		out->external_user_id = store_col_text_dup(rows, 4);
+		out->external_account_id = store_col_text_dup(rows, 5);
+		out->external_email = store_col_text_dup(rows, 6);
+		out->tokens = store_col_text_dup(rows, 7);
+		out->token_expires_at = store_col_int(rows, 8);
+		out->token_version = store_col_int(rows, 9);
+		out->scopes = store_col_text_dup(rows, 10);
+		out->connected_at = store_col_int(rows, 11);
+		out->last_error = store_col_text_dup(rows, 12);
+	} else {
+		err = store_rows_error(rows);
+		if (!err)
+			err = CX_ENOTFOUND;
+	}
+	store_rows_free(rows);
+	return err;
+}
+
+enum cx_err store_connection_refresh_lock(struct store_conn *c, int64_t id, int64_t token_version,
+					  const char *owner, int64_t now_ms, int64_t until_ms,
+					  bool *taken)
+{
+	struct store_val p[] = {SV_INT(id),	   SV_INT(token_version), SV_TEXT(owner),
+				SV_INT(now_ms),	   SV_INT(until_ms),	  SV_TEXT(CONNECTION_CONNECTED)};
+	int64_t n = 0;
+	enum cx_err err = store_exec(c,
+				     "UPDATE app_connections SET refresh_lock_until_ms = $5, "
+				     "refresh_lock_owner = $3 WHERE id = $1 AND token_version = $2 "
+				     "AND status = $6 AND refresh_lock_until_ms <= $4",
+				     p, N(p), &n);
+	*taken = !err && n == 1;
+	return err;
+}
+
+enum cx_err store_connection_refresh_store(struct store_conn *c, int64_t id, const char *owner,
+					   const char *sealed_tokens, int64_t token_expires_at,
+					   int64_t now, bool *stored)
+{
+	struct store_val p[] = {SV_INT(id), SV_TEXT(owner), SV_TEXT(sealed_tokens),
+				SV_INT(token_expires_at), SV_INT(now)};
+	int64_t n = 0;
+	enum cx_err err = store_exec(c,
+				     "UPDATE app_connections SET tokens = $3, token_expires_at = $4, "
+				     "token_version = token_version + 1, refresh_lock_until_ms = 0, "
+				     "refresh_lock_owner = NULL, last_error = NULL, updated_at = $5 "
+				     "WHERE id = $1 AND refresh_lock_owner = $2",
+				     p, N(p), &n);
+	*stored = !err && n == 1;
+	return err;
+}
+
+enum cx_err store_connection_refresh_unlock(struct store_conn *c, int64_t id, const char *owner)
+{
+	struct store_val p[] = {SV_INT(id), SV_TEXT(owner)};
+	return store_exec(c,
+			  "UPDATE app_connections SET refresh_lock_until_ms = 0, "
+			  "refresh_lock_owner = NULL WHERE id = $1 AND refresh_lock_owner = $2",
+			  p, N(p), NULL);
+}
+
+enum cx_err store_connection_refresh_broken(struct store_conn *c, int64_t id, const char *owner,
+					    const char *last_error, int64_t now, bool *marked)
+{
+	struct store_val p[] = {SV_INT(id), SV_TEXT(owner), SV_TEXT(CONNECTION_NEEDS_RECONNECT),
+				SV_TEXT(last_error), SV_INT(now)};
+	int64_t n = 0;
+	enum cx_err err = store_exec(c,
+				     "UPDATE app_connections SET status = $3, last_error = $4, "
+				     "refresh_lock_until_ms = 0, refresh_lock_owner = NULL, "
+				     "updated_at = $5 WHERE id = $1 AND refresh_lock_owner = $2",
+				     p, N(p), &n);
+	*marked = !err && n == 1;
+	return err;
+}

@@ -94,6 +94,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.trial_days, 14);
 	assert_int_equal(cfg.plan_basic_accounts, 2);
 	assert_int_equal(cfg.plan_standard_accounts, 5);
+	assert_int_equal(cfg.sync_poll_s, 60);
 	for (int i = 0; i < SEC_KEY_BYTES; i++)
 		assert_int_equal(cfg.secret_key[i], i + 1);
 
@@ -234,6 +235,8 @@ static void test_invalid_values(void **state)
 	             "CALENDOX_JOB_WORKERS: expected a whole number from 1 to 256");
 	expect_error("CALENDOX_TRIAL_DAYS", "1.5",
 	             "CALENDOX_TRIAL_DAYS: expected a whole number from 0 to 3650");
+	expect_error("CALENDOX_SYNC_POLL_S", "0",
+	             "CALENDOX_SYNC_POLL_S: expected a whole number from 1 to 86400");
 	expect_error("CALENDOX_PUBLIC_URL", "localhost:8080",
 	             "CALENDOX_PUBLIC_URL: expected a URL starting with http:// or https://");
 	expect_error("CALENDOX_SANDBOX", "ftp://x",
