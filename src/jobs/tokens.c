@@ -21,6 +21,7 @@
 #include "store/accounts.h"
 #include "store/calendars.h"
 #include "store/connections.h"
+#include "store/token_lease.h"
 
 #include "base/banned.h"
 
@@ -191,23 +192,23 @@ static enum cx_err open_tokens(const struct token_refresher *t, enum token_owner
 
 /* --- the store steps, per table --- */
 
+static enum store_token_table table_of(const struct token_wait *w)
+{
+	return w->kind == TOKEN_ZOOM ? STORE_TOKENS_APP_CONNECTION : STORE_TOKENS_CALENDAR_ACCOUNT;
+}
+
 static enum cx_err lease_take(struct store_conn *c, const struct token_wait *w, int64_t version,
                               int64_t now_ms, int64_t until_ms, bool *taken)
 {
-	if (w->kind == TOKEN_ZOOM)
-		return store_connection_refresh_lock(c, w->row_id, version, w->owner, now_ms,
-		                                     until_ms, taken);
-	return store_calendar_account_refresh_lock(c, w->row_id, version, w->owner, now_ms,
-	                                           until_ms, taken);
+	return store_token_lease_take(c, table_of(w), w->row_id, version, w->owner, now_ms,
+	                              until_ms, taken);
 }
 
 static void lease_release(struct store_conn *c, struct token_wait *w)
 {
 	if (!w->owner[0])
 		return;
-	enum cx_err err = w->kind == TOKEN_ZOOM
-	                      ? store_connection_refresh_unlock(c, w->row_id, w->owner)
-	                      : store_calendar_account_refresh_unlock(c, w->row_id, w->owner);
+	enum cx_err err = store_token_lease_release(c, table_of(w), w->row_id, w->owner);
 	if (err)
 		log_warn("token refresh lease not released, it expires by itself",
 		         "row=%lld error=%s", (long long)w->row_id, cx_strerror(err));
@@ -217,12 +218,8 @@ static void lease_release(struct store_conn *c, struct token_wait *w)
 static enum cx_err lease_store(struct store_conn *c, const struct token_wait *w, const char *sealed,
                                int64_t expires_at, bool *stored)
 {
-	int64_t now = time_wall_s();
-	if (w->kind == TOKEN_ZOOM)
-		return store_connection_refresh_store(c, w->row_id, w->owner, sealed, expires_at,
-		                                      now, stored);
-	return store_calendar_account_refresh_store(c, w->row_id, w->owner, sealed, expires_at, now,
-	                                            stored);
+	return store_token_lease_store(c, table_of(w), w->row_id, w->owner, sealed, expires_at,
+	                               time_wall_s(), stored);
 }
 
 /* --- the queue --- */
@@ -302,11 +299,8 @@ static void mark_broken(struct token_refresher *t, struct store_conn *c, struct 
 	err = store_begin(c);
 	if (err)
 		goto out;
-	err =
-	    w->kind == TOKEN_ZOOM
-	        ? store_connection_refresh_broken(c, w->row_id, w->owner, last_error, now, &marked)
-	        : store_calendar_account_refresh_broken(c, w->row_id, w->owner, last_error, now,
-	                                                &marked);
+	err = store_token_lease_broken(c, table_of(w), w->row_id, w->owner, last_error, now,
+	                               &marked);
 	if (!err && marked)
 		err = store_activity_add(c, w->user_id, now, kind, detail);
 	if (!err)

@@ -106,28 +106,6 @@ enum cx_err store_calendar_accounts_suspend(struct store_conn *c, int64_t user_i
 enum cx_err store_calendar_provider_ready(struct store_conn *c, int64_t user_id,
 					  const char *provider, bool *ready);
 
-/* --- token refresh (DESIGN §4 "Token refresh"; jobs/tokens.h drives these) ---
- * The same lease as store/connections.h's, on calendar_accounts: refresh_lock_until_ms (Unix
- * milliseconds) and refresh_lock_owner, taken with a conditional UPDATE, released by the statement
- * that stores the new tokens. */
-/* Takes the lease until until_ms for owner when it is free or expired (at now_ms), the row still
- * has token_version and is active. *taken says whether it did. */
-enum cx_err store_calendar_account_refresh_lock(struct store_conn *c, int64_t id,
-						int64_t token_version, const char *owner,
-						int64_t now_ms, int64_t until_ms, bool *taken);
-/* Stores refreshed sealed tokens and their expiry, bumps token_version and releases the lease, in
- * one statement, only while owner holds the lease. *stored false: the lease was lost. */
-enum cx_err store_calendar_account_refresh_store(struct store_conn *c, int64_t id,
-						 const char *owner, const char *sealed_tokens,
-						 int64_t token_expires_at, int64_t now,
-						 bool *stored);
-/* Releases owner's lease, if it still holds it, leaving the tokens as they are. */
-enum cx_err store_calendar_account_refresh_unlock(struct store_conn *c, int64_t id,
-						  const char *owner);
-/* The grant is dead: marks the account needs_reconnect with last_error and releases owner's
- * lease. *marked false when owner no longer held the lease (nothing changed). */
-enum cx_err store_calendar_account_refresh_broken(struct store_conn *c, int64_t id,
-						  const char *owner, const char *last_error,
-						  int64_t now, bool *marked);
+/* The token refresh lease of calendar accounts is in store/token_lease.h. */
 
 #endif

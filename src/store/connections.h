@@ -67,29 +67,9 @@ enum cx_err store_connection_users_by_external(struct store_conn *c, const char 
 					       const char *external_user_id, int64_t *user_ids,
 					       int max, int *n);
 
-/* --- token refresh (DESIGN §4 "Token refresh"; jobs/tokens.h drives these) ---
- * The refresh lease is a pair of columns (refresh_lock_until_ms, refresh_lock_owner): taken with a
- * conditional UPDATE so that one refresher across threads and instances holds it, and released by
- * the statement that stores the new tokens. Times here are Unix milliseconds for the lease and
- * Unix seconds for the rest. */
+/* --- token refresh: the lease is in store/token_lease.h --- */
 /* The connection by its row id, for the person user_id: CX_ENOTFOUND otherwise. */
 enum cx_err store_connection_get_by_id(struct store_conn *c, int64_t user_id, int64_t id,
 				       struct store_connection *out);
-/* Takes the lease until until_ms for owner when it is free or expired (at now_ms), the row still
- * has token_version and is connected. *taken says whether it did. */
-enum cx_err store_connection_refresh_lock(struct store_conn *c, int64_t id, int64_t token_version,
-					  const char *owner, int64_t now_ms, int64_t until_ms,
-					  bool *taken);
-/* Stores refreshed sealed tokens and their expiry, bumps token_version and releases the lease, in
- * one statement, only while owner holds the lease. *stored false: the lease was lost. */
-enum cx_err store_connection_refresh_store(struct store_conn *c, int64_t id, const char *owner,
-					   const char *sealed_tokens, int64_t token_expires_at,
-					   int64_t now, bool *stored);
-/* Releases owner's lease, if it still holds it, leaving the tokens as they are. */
-enum cx_err store_connection_refresh_unlock(struct store_conn *c, int64_t id, const char *owner);
-/* The grant is dead: marks the connection needs_reconnect with last_error and releases owner's
- * lease. *marked false when owner no longer held the lease (nothing changed). */
-enum cx_err store_connection_refresh_broken(struct store_conn *c, int64_t id, const char *owner,
-					    const char *last_error, int64_t now, bool *marked);
 
 #endif
