@@ -14,8 +14,10 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "core/tokens.h"
+#include "jobs/kinds.h"
 #include "store/accounts.h"
 #include "store/calendars.h"
+#include "store/events.h"
 
 #include "base/banned.h"
 
@@ -102,6 +104,22 @@ out:
 	store_calendars_free(cals, n_cals);
 }
 
+/* Queues a sync round for the calendar when its account is active (folded into a round already
+ * queued or running, which is then followed by one more: see jobs/sync.c). */
+static enum cx_err enqueue_sync(struct store_conn *c, int64_t calendar_id, bool *queued)
+{
+	struct store_sync_target t;
+	enum cx_err e = store_sync_target_get(c, calendar_id, &t);
+	if (e)
+		return e;
+	if (strcmp(t.account_status, CALENDAR_ACCOUNT_ACTIVE) == 0) {
+		e = job_calendar_sync_enqueue(c, calendar_id, t.generation, NULL);
+		*queued = !e;
+	}
+	store_sync_target_release(&t);
+	return e;
+}
+
 void api_calendar_patch(struct http_request *req)
 {
 	static const struct json_field fields[] = {
@@ -123,8 +141,20 @@ void api_calendar_patch(struct http_request *req)
 	if (!body)
 		return;
 	struct store_conn *c = store_conn(app->store);
-	enum cx_err e = store_calendar_set_selected(c, auth.id, id,
-						    json_get_bool(body, "selected", true));
+	bool selected = json_get_bool(body, "selected", true);
+	bool queued = false;
+	enum cx_err e = store_begin(c);
+	if (!e)
+		e = store_calendar_set_selected(c, auth.id, id, selected);
+	/* A calendar shown again is synced at once rather than at the next poll. */
+	if (!e && selected)
+		e = enqueue_sync(c, id, &queued);
+	if (!e)
+		e = store_commit(c);
+	else
+		store_rollback(c);
+	if (!e && queued && app->jobs)
+		job_runner_kick(app->jobs);
 	if (e == CX_ENOTFOUND) {
 		http_reply_error(req, 404, "not_found", "There is no such calendar.", NULL);
 		goto out;

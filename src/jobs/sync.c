@@ -158,6 +158,18 @@ static void position_fresh(const struct store_sync_target *t, int64_t now,
 	pos->window_end = now + SYNC_AHEAD_S;
 }
 
+/* A sync asked for while this round was queued or running was folded into it, but the round may
+ * have read past the change: now that the round has ended, start one more. */
+static enum cx_err follow_up(struct store_conn *c, int64_t calendar_id)
+{
+	bool requested = false;
+	int64_t generation = 0;
+	enum cx_err e = store_calendar_sync_take_request(c, calendar_id, &requested, &generation);
+	if (!e && requested)
+		e = job_calendar_sync_enqueue(c, calendar_id, generation, NULL);
+	return e;
+}
+
 static bool is_zoom_link(const char *s)
 {
 	return s && strncmp(s, "http", 4) == 0 &&
@@ -229,6 +241,8 @@ static enum cx_err store_page(struct store_conn *c, const struct store_sync_targ
 		if (!err)
 			err = store_calendar_sync_finish(c, t->calendar_id, page->next_sync_token,
 			                                 now);
+		if (!err)
+			err = follow_up(c, t->calendar_id);
 		*finished = !err;
 	}
 	if (!err)
@@ -431,6 +445,8 @@ static enum job_outcome done_idle(struct job_run *run, struct store_conn *c, int
                                   const char *why)
 {
 	enum cx_err e = store_calendar_sync_abandon(c, calendar_id);
+	if (!e)
+		e = follow_up(c, calendar_id);
 	if (e) {
 		snprintf(run->error, sizeof(run->error), "ending the sync failed: %s",
 		         cx_strerror(e));
@@ -521,7 +537,8 @@ out:
 void job_calendar_sync_failed(struct job_run *run, struct store_conn *c)
 {
 	int64_t calendar_id = payload_calendar(run->job);
-	if (calendar_id > 0 && store_calendar_sync_abandon(c, calendar_id) != CX_OK)
+	if (calendar_id > 0 && (store_calendar_sync_abandon(c, calendar_id) != CX_OK ||
+	                        follow_up(c, calendar_id) != CX_OK))
 		log_warn("sync generation not moved on", "calendar=%lld", (long long)calendar_id);
 }
 
@@ -532,7 +549,14 @@ enum cx_err job_calendar_sync_enqueue(struct store_conn *c, int64_t calendar_id,
 	snprintf(payload, sizeof(payload), "{\"calendar_id\":%lld}", (long long)calendar_id);
 	snprintf(key, sizeof(key), "calendar.sync:%lld:%lld", (long long)calendar_id,
 	         (long long)generation);
-	return job_enqueue(c, "calendar.sync", payload, key, 0, NULL, created);
+	bool fresh = false;
+	enum cx_err e = job_enqueue(c, "calendar.sync", payload, key, 0, NULL, &fresh);
+	/* Folded into a round already queued or running: make sure another follows it. */
+	if (!e && !fresh)
+		e = store_calendar_sync_request(c, calendar_id);
+	if (created)
+		*created = fresh;
+	return e;
 }
 
 enum cx_err job_calendar_sync_enqueue_account(struct store_conn *c, int64_t account_id, size_t *n)

@@ -266,6 +266,24 @@ enum cx_err store_calendar_sync_abandon(struct store_conn *c, int64_t calendar_i
 	    NULL);
 }
 
+enum cx_err store_calendar_sync_request(struct store_conn *c, int64_t calendar_id)
+{
+	struct store_val p[] = {SV_INT(calendar_id)};
+	return store_exec(c, "UPDATE calendars SET sync_requested = 1 WHERE id = $1", p, N(p), NULL);
+}
+
+enum cx_err store_calendar_sync_take_request(struct store_conn *c, int64_t calendar_id,
+                                             bool *requested, int64_t *generation)
+{
+	struct store_val p[] = {SV_INT(calendar_id)};
+	enum cx_err err = store_query_int(c,
+	                                  "UPDATE calendars SET sync_requested = 0 WHERE id = $1 "
+	                                  "AND sync_requested = 1 RETURNING sync_generation",
+	                                  p, N(p), generation);
+	*requested = err == CX_OK;
+	return err == CX_ENOTFOUND ? CX_OK : err;
+}
+
 enum cx_err store_calendars_sync_due(struct store_conn *c, int64_t account_id,
                                      int64_t synced_before, size_t max, struct store_sync_due **out,
                                      size_t *n)

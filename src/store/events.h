@@ -101,6 +101,11 @@ enum cx_err store_calendar_sync_finish(struct store_conn *c, int64_t calendar_id
 enum cx_err store_calendar_sync_reset(struct store_conn *c, int64_t calendar_id);
 /* Gives up the current round (the job failed for good): the next generation, cursor kept. */
 enum cx_err store_calendar_sync_abandon(struct store_conn *c, int64_t calendar_id);
+/* Notes that a sync was asked for while a round was already queued or running. */
+enum cx_err store_calendar_sync_request(struct store_conn *c, int64_t calendar_id);
+/* Takes that note back when there was one: *requested, and the generation of the next round. */
+enum cx_err store_calendar_sync_take_request(struct store_conn *c, int64_t calendar_id,
+                                             bool *requested, int64_t *generation);
 
 /* A calendar to sync and the generation its job's idempotency key names. */
 struct store_sync_due {

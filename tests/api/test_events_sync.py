@@ -23,9 +23,9 @@ def now_utc():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
-class EventsSyncTest(ServerTest):
+class SyncCase(ServerTest):
+    """Helpers shared by the sync tests; the subclasses hold the tests."""
     sandbox = True
-    extra_env = {"CALENDOX_SYNC_POLL_S": "1"}
 
     def setUp(self):
         self.sb = self.server.sandbox
@@ -99,6 +99,10 @@ class EventsSyncTest(ServerTest):
         return f"{label} {uuid.uuid4().hex[:8]}"
 
     # --- tests ---
+
+
+class EventsSyncTest(SyncCase):
+    extra_env = {"CALENDOX_SYNC_POLL_S": "1"}
 
     def test_google_events_and_occurrences_appear_after_connecting(self):
         soon = now_utc().replace(minute=0, second=0) + datetime.timedelta(days=2)
@@ -313,3 +317,32 @@ class EventsSyncTest(ServerTest):
         r = alice.call("PATCH", f"/api/calendars/{mine['calendar_id']}", {"selected": False})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.titled(alice, title), [])
+
+
+WORK_CALENDAR = "c_alicework@group.calendar.google.com"
+
+
+class ReselectTest(SyncCase):
+    # The poll is out of the picture here: only the re-selection can bring the event in.
+    extra_env = {"CALENDOX_SYNC_POLL_S": "3600"}
+
+    def test_a_calendar_shown_again_is_synced_at_once(self):
+        for attempt in range(3):
+            with self.subTest(attempt=attempt):
+                c = self.signed_up()
+                self.connect(c, "google")
+                accounts = c.call("GET", "/api/calendars").json()["accounts"]
+                work = next(cal for a in accounts for cal in a["calendars"]
+                            if cal["name"] == "Work")
+                r = c.call("PATCH", f"/api/calendars/{work['id']}", {"selected": False})
+                self.assertEqual(r.status, 200, r)
+                # Created while hidden, and re-selected at once: often while the first round
+                # is still running, which must then be followed by another.
+                later = self.unique("Work while hidden")
+                self.google_event(later, now_utc() + datetime.timedelta(days=3),
+                                  calendar=WORK_CALENDAR)
+                r = c.call("PATCH", f"/api/calendars/{work['id']}", {"selected": True})
+                self.assertEqual(r.status, 200, r)
+                self.wait_for(c, lambda evs: any(e["title"] == later for e in evs),
+                              "the re-selection")
+                self.no_duplicate_rows()
