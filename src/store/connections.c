@@ -69,17 +69,19 @@ void store_connection_release(struct store_connection *conn)
 	memset(conn, 0, sizeof(*conn));
 }
 
-enum cx_err store_connection_get(struct store_conn *c, int64_t user_id, const char *app,
-				 struct store_connection *out)
+/* The columns every lookup reads, in struct store_connection's order. */
+#define CONNECTION_COLUMNS                                                                         \
+	"SELECT id, user_id, app, status, external_user_id, external_account_id, external_email, " \
+	"tokens, token_expires_at, token_version, scopes, connected_at, last_error "              \
+	"FROM app_connections "
+
+/* Runs a lookup expected to give at most one row; CX_ENOTFOUND when it gives none. */
+static enum cx_err connection_query(struct store_conn *c, const char *sql,
+				    const struct store_val *p, size_t n,
+				    struct store_connection *out)
 {
-	struct store_val p[] = {SV_INT(user_id), SV_TEXT(app)};
 	struct store_rows *rows;
-	enum cx_err err = store_query(
-		c,
-		"SELECT id, user_id, app, status, external_user_id, external_account_id, "
-		"external_email, tokens, token_expires_at, token_version, scopes, connected_at, "
-		"last_error FROM app_connections WHERE user_id = $1 AND app = $2",
-		p, N(p), &rows);
+	enum cx_err err = store_query(c, sql, p, n, &rows);
 	if (err)
 		return err;
 	memset(out, 0, sizeof(*out));
@@ -104,6 +106,14 @@ enum cx_err store_connection_get(struct store_conn *c, int64_t user_id, const ch
 	}
 	store_rows_free(rows);
 	return err;
+}
+
+enum cx_err store_connection_get(struct store_conn *c, int64_t user_id, const char *app,
+				 struct store_connection *out)
+{
+	struct store_val p[] = {SV_INT(user_id), SV_TEXT(app)};
+	return connection_query(c, CONNECTION_COLUMNS "WHERE user_id = $1 AND app = $2", p, N(p),
+				out);
 }
 
 enum cx_err store_connection_reserve(struct store_conn *c, int64_t user_id, const char *app,
@@ -195,35 +205,6 @@ enum cx_err store_connection_get_by_id(struct store_conn *c, int64_t user_id, in
 				       struct store_connection *out)
 {
 	struct store_val p[] = {SV_INT(id), SV_INT(user_id)};
-	struct store_rows *rows;
-	enum cx_err err = store_query(
-		c,
-		"SELECT id, user_id, app, status, external_user_id, external_account_id, "
-		"external_email, tokens, token_expires_at, token_version, scopes, connected_at, "
-		"last_error FROM app_connections WHERE id = $1 AND user_id = $2",
-		p, N(p), &rows);
-	if (err)
-		return err;
-	memset(out, 0, sizeof(*out));
-	if (store_rows_next(rows)) {
-		out->id = store_col_int(rows, 0);
-		out->user_id = store_col_int(rows, 1);
-		snprintf(out->app, sizeof(out->app), "%s", store_col_text(rows, 2));
-		snprintf(out->status, sizeof(out->status), "%s", store_col_text(rows, 3));
-		out->external_user_id = store_col_text_dup(rows, 4);
-		out->external_account_id = store_col_text_dup(rows, 5);
-		out->external_email = store_col_text_dup(rows, 6);
-		out->tokens = store_col_text_dup(rows, 7);
-		out->token_expires_at = store_col_int(rows, 8);
-		out->token_version = store_col_int(rows, 9);
-		out->scopes = store_col_text_dup(rows, 10);
-		out->connected_at = store_col_int(rows, 11);
-		out->last_error = store_col_text_dup(rows, 12);
-	} else {
-		err = store_rows_error(rows);
-		if (!err)
-			err = CX_ENOTFOUND;
-	}
-	store_rows_free(rows);
-	return err;
+	return connection_query(c, CONNECTION_COLUMNS "WHERE id = $1 AND user_id = $2", p, N(p),
+				out);
 }
