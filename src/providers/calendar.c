@@ -498,3 +498,12 @@ void cal_collect_events(const json_t *items, const char *calendar_id, cal_event_
 			cal_event_release(&out->events[out->n]);
 	}
 }
+
+void cal_mark_garbage(struct cal_error *err)
+{
+	if (err) {
+		err->retryable = true;
+		snprintf(err->message, sizeof(err->message), "%s",
+		         "the answer is not the expected JSON");
+	}
+}

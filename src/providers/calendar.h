@@ -187,6 +187,9 @@ const char *cal_json_str(const struct json_t *obj, const char *key, size_t max);
  * silently skip events. final may be NULL when the caller does not want it. Caller frees. */
 enum cx_err cal_page_links(const struct json_t *doc, const char *next_key, const char *final_key,
                            char **next, char **final);
+/* A 2xx answer whose body is not what the endpoint returns: retryable, with a message saying so.
+ * err may be NULL. */
+void cal_mark_garbage(struct cal_error *err);
 /* A provider's parser of one event object. */
 typedef enum cx_err (*cal_event_parser)(const struct json_t *o, const char *calendar_id,
                                         struct cal_event *e);

@@ -677,30 +677,15 @@ out:
 }
 
 /* Shared shape of the response-level parsers: classify, then parse a 2xx body. */
-static enum cx_err classify_first(const struct egress_response *resp, int64_t now_s,
-                                  struct cal_error *err)
-{
-	return google_classify(resp, now_s, err);
-}
-
-static void mark_garbage(struct cal_error *err)
-{
-	if (err) {
-		err->retryable = true;
-		snprintf(err->message, sizeof(err->message), "%s",
-		         "the answer is not the expected JSON");
-	}
-}
-
 enum cx_err google_parse_calendar_list(const struct egress_response *resp, int64_t now_s,
                                        struct cal_calendar_page *out, struct cal_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	enum cx_err rc = classify_first(resp, now_s, err);
+	enum cx_err rc = google_classify(resp, now_s, err);
 	if (rc)
 		return rc;
 	if (google_parse_calendar_list_body(resp->body, resp->body_len, out) != CX_OK) {
-		mark_garbage(err);
+		cal_mark_garbage(err);
 		return CX_EUPSTREAM;
 	}
 	return CX_OK;
@@ -711,7 +696,7 @@ enum cx_err google_parse_event_page(const struct egress_response *resp, int64_t 
                                     struct cal_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	enum cx_err rc = classify_first(resp, now_s, err);
+	enum cx_err rc = google_classify(resp, now_s, err);
 	if (resp->err == CX_OK && resp->status == 410) {
 		out->full_sync_required = true;
 		return CX_OK;
@@ -719,7 +704,7 @@ enum cx_err google_parse_event_page(const struct egress_response *resp, int64_t 
 	if (rc)
 		return rc;
 	if (google_parse_event_page_body(resp->body, resp->body_len, calendar_id, out) != CX_OK) {
-		mark_garbage(err);
+		cal_mark_garbage(err);
 		return CX_EUPSTREAM;
 	}
 	return CX_OK;
@@ -730,11 +715,11 @@ enum cx_err google_parse_event(const struct egress_response *resp, int64_t now_s
                                struct cal_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	enum cx_err rc = classify_first(resp, now_s, err);
+	enum cx_err rc = google_classify(resp, now_s, err);
 	if (rc)
 		return rc;
 	if (google_parse_event_body(resp->body, resp->body_len, calendar_id, out) != CX_OK) {
-		mark_garbage(err);
+		cal_mark_garbage(err);
 		return CX_EUPSTREAM;
 	}
 	return CX_OK;
@@ -745,14 +730,14 @@ enum cx_err google_parse_channel(const struct egress_response *resp, int64_t now
 {
 	json_t *doc = NULL;
 	memset(out, 0, sizeof(*out));
-	enum cx_err rc = classify_first(resp, now_s, err);
+	enum cx_err rc = google_classify(resp, now_s, err);
 	if (rc)
 		return rc;
 	rc = cal_parse_object(resp->body, resp->body_len, &doc);
 	const char *id = rc ? NULL : cal_json_str(doc, "id", GOOGLE_CHANNEL_ID_MAX);
 	const char *rid = rc ? NULL : cal_json_str(doc, "resourceId", CAL_ID_MAX);
 	if (!id || !rid) {
-		mark_garbage(err);
+		cal_mark_garbage(err);
 		rc = CX_EUPSTREAM;
 		goto out;
 	}

@@ -738,15 +738,6 @@ void graph_subscription_release(struct graph_subscription *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static void mark_garbage(struct cal_error *err)
-{
-	if (err) {
-		err->retryable = true;
-		snprintf(err->message, sizeof(err->message), "%s",
-		         "the answer is not the expected JSON");
-	}
-}
-
 enum cx_err graph_parse_user(const struct egress_response *resp, int64_t now_s,
                              struct graph_user *out, struct cal_error *err)
 {
@@ -755,7 +746,7 @@ enum cx_err graph_parse_user(const struct egress_response *resp, int64_t now_s,
 	if (rc)
 		return rc;
 	if (graph_parse_user_body(resp->body, resp->body_len, out) != CX_OK) {
-		mark_garbage(err);
+		cal_mark_garbage(err);
 		return CX_EUPSTREAM;
 	}
 	return CX_OK;
@@ -769,7 +760,7 @@ enum cx_err graph_parse_calendars(const struct egress_response *resp, int64_t no
 	if (rc)
 		return rc;
 	if (graph_parse_calendars_body(resp->body, resp->body_len, out) != CX_OK) {
-		mark_garbage(err);
+		cal_mark_garbage(err);
 		return CX_EUPSTREAM;
 	}
 	return CX_OK;
@@ -791,7 +782,7 @@ enum cx_err graph_parse_event_page(const struct egress_response *resp, int64_t n
 	if (rc)
 		return rc;
 	if (graph_parse_event_page_body(resp->body, resp->body_len, calendar_id, out) != CX_OK) {
-		mark_garbage(err);
+		cal_mark_garbage(err);
 		return CX_EUPSTREAM;
 	}
 	return CX_OK;
@@ -805,7 +796,7 @@ enum cx_err graph_parse_event(const struct egress_response *resp, int64_t now_s,
 	if (rc)
 		return rc;
 	if (graph_parse_event_body(resp->body, resp->body_len, calendar_id, out) != CX_OK) {
-		mark_garbage(err);
+		cal_mark_garbage(err);
 		return CX_EUPSTREAM;
 	}
 	return CX_OK;
@@ -822,7 +813,7 @@ enum cx_err graph_parse_subscription(const struct egress_response *resp, int64_t
 	rc = cal_parse_object(resp->body, resp->body_len, &doc);
 	const char *id = rc ? NULL : cal_json_str(doc, "id", CAL_ID_MAX);
 	if (!id || !*id) {
-		mark_garbage(err);
+		cal_mark_garbage(err);
 		rc = CX_EUPSTREAM;
 		goto out;
 	}

@@ -493,6 +493,14 @@ static void classify_errors(void **st)
 	assert_int_equal(graph_parse_event_page(&r, 0, NULL, &p, NULL), CX_OK);
 	assert_true(p.full_sync_required);
 	cal_event_page_release(&p);
+	/* A 2xx that is not the expected JSON is garbage: retryable, never a success. */
+	r = resp(200, "<html>Sign in</html>");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(graph_parse_event_page(&r, 0, NULL, &p, &e), CX_EUPSTREAM);
+	assert_true(e.retryable);
+	assert_string_equal(e.message, "the answer is not the expected JSON");
+	struct graph_user u;
+	assert_int_equal(graph_parse_user(&r, 0, &u, NULL), CX_EUPSTREAM);
 	r = resp(410, "{\"error\":{\"code\":\"syncStateNotFound\",\"message\":\"gone\"}}");
 	/* 410 is not "already deleted" for an event delete. */
 	assert_int_equal(graph_delete_result(&r, 0, &already, NULL), CX_ENOTFOUND);
