@@ -57,6 +57,9 @@ json_t *api_body(struct http_request *req, const struct json_field *fields);
 json_t *api_user_json(int64_t id, const char *email, const char *name, int64_t created_at);
 /* {name,status,trial_ends_at} for the plan in force now. */
 json_t *api_plan_json(struct app *app, int64_t user_id, int64_t now);
+/* The plan in force for user_id now: a trial that ended is Free before the periodic job records
+ * it, and a person without a subscription row is on Free. */
+enum cx_err api_plan_now(struct store_conn *c, int64_t user_id, int64_t now, enum plan *out);
 /* Whether the plan in force now lets user_id use calendar accounts (a trial that ended counts as
  * Free at once, before the periodic job suspends the accounts in the store). */
 bool api_calendars_allowed(struct app *app, int64_t user_id, int64_t now);

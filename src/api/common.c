@@ -96,6 +96,25 @@ json_t *api_user_json(int64_t id, const char *email, const char *name, int64_t c
 			 "created_at", api_time_json(created_at));
 }
 
+/* The plan in force for user_id now: a trial that ended counts as Free before the periodic job
+ * records it, and a person without a subscription row is on Free. */
+enum cx_err api_plan_now(struct store_conn *c, int64_t user_id, int64_t now, enum plan *out)
+{
+	struct store_subscription sub;
+	enum plan stored = PLAN_FREE;
+	enum cx_err e = store_subscription_get(c, user_id, &sub);
+	if (e == CX_ENOTFOUND) {
+		*out = PLAN_FREE;
+		return CX_OK;
+	}
+	if (e)
+		return e;
+	if (plan_parse(sub.plan, &stored) != CX_OK)
+		stored = PLAN_FREE;
+	*out = plan_effective(stored, sub.trial_ends_at, now);
+	return CX_OK;
+}
+
 json_t *api_plan_json(struct app *app, int64_t user_id, int64_t now)
 {
 	struct store_subscription sub;

@@ -268,25 +268,6 @@ static char *redirect_uri(struct http_request *req, const struct oauth_provider 
 	return arena_printf(req->arena, "%s/oauth/%s/callback", app->cfg->public_url, p->id);
 }
 
-/* The plan in force for user_id now: a trial that ended counts as Free before the periodic job
- * records it, and a person without a subscription row is on Free. */
-static enum cx_err plan_now(struct store_conn *c, int64_t user_id, int64_t now, enum plan *out)
-{
-	struct store_subscription sub;
-	enum plan stored = PLAN_FREE;
-	enum cx_err e = store_subscription_get(c, user_id, &sub);
-	if (e == CX_ENOTFOUND) {
-		*out = PLAN_FREE;
-		return CX_OK;
-	}
-	if (e)
-		return e;
-	if (plan_parse(sub.plan, &stored) != CX_OK)
-		stored = PLAN_FREE;
-	*out = plan_effective(stored, sub.trial_ends_at, now);
-	return CX_OK;
-}
-
 enum plan_verdict { PLAN_ALLOWS, PLAN_FREE_REFUSES, PLAN_LIMIT_REACHED };
 
 /* Whether the plan lets user_id connect an account of provider. In the callback the account is
@@ -300,7 +281,7 @@ static enum cx_err plan_check(struct app *app, struct store_conn *c, int64_t use
 	enum plan plan;
 	int64_t total = 0, same = 0;
 	*verdict = PLAN_ALLOWS;
-	enum cx_err e = plan_now(c, user_id, time_wall_s(), &plan);
+	enum cx_err e = api_plan_now(c, user_id, time_wall_s(), &plan);
 	if (e)
 		return e;
 	if (!plan_can_connect_calendars(plan)) {
