@@ -119,6 +119,18 @@ void job_runner_kick(struct job_runner *r);
 /* For JOB_OUTCOME_PENDING runs; any thread, exactly once. */
 void job_run_finish(struct job_run *run, enum job_outcome outcome);
 
+/* A later step of a multi-step run, on a worker thread with that worker's store connection, under
+ * the same lease and attempt (the lease is extended to the kind's length first). It returns an
+ * outcome like a kind's run function, JOB_OUTCOME_PENDING again after handing more work to another
+ * thread. When the runner has stopped before the step could run, it is called once with c == NULL
+ * so it can free arg; its outcome is then ignored. */
+typedef enum job_outcome (*job_step_fn)(struct job_run *run, struct store_conn *c, void *arg);
+/* For JOB_OUTCOME_PENDING runs, instead of job_run_finish(): any thread (typically an egress
+ * completion, which must not touch the store), once per PENDING. Why: a job whose provider answer
+ * must be stored before the next call (a Zoom meeting id before the calendar write) continues on a
+ * worker at once, without spending an attempt or a backoff. */
+void job_run_continue(struct job_run *run, job_step_fn step, void *arg);
+
 /* Called on a worker thread after a job reached DONE or FAILED in this process. */
 typedef void (*job_finished_fn)(int64_t job_id, enum job_state state, void *arg);
 /* Registers a one-shot callback for job_id (an HTTP handler waking its suspended request). If the

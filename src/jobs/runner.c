@@ -40,7 +40,9 @@ struct run_ctx {
 	const struct job_kind *kind; /* NULL for a kind this process does not know */
 	char owner[OWNER_MAX];       /* the lease holder: the worker that claimed it */
 	enum job_outcome outcome;    /* set by job_run_finish() (under lock) */
-	bool finished;               /* job_run_finish() was called (under lock) */
+	bool finished;               /* job_run_finish() or _continue() was called (under lock) */
+	job_step_fn step;            /* set by job_run_continue(): what runs next (under lock) */
+	void *step_arg;
 	bool parked;                 /* run returned PENDING, waits for finish (under lock) */
 	struct run_ctx *next;        /* completion queue link (under lock) */
 };
@@ -127,6 +129,8 @@ static int64_t lease_of(const struct job_kind *kind)
 
 static void ctx_free(struct run_ctx *ctx)
 {
+	if (ctx->step) /* a step that never ran: let it free what it holds */
+		ctx->step(&ctx->run, NULL, ctx->step_arg);
 	arena_free(ctx->run.arena);
 	job_free(ctx->job);
 	free(ctx);
@@ -256,6 +260,57 @@ static void record(struct job_runner *r, struct store_conn *c, struct run_ctx *c
 
 /* --- workers --- */
 
+/* Runs one step of a continued run under the job's lease. */
+static enum job_outcome run_step(struct store_conn *c, struct run_ctx *ctx, job_step_fn step,
+				 void *arg)
+{
+	enum cx_err err = job_extend_lease(c, ctx->job, ctx->owner, lease_of(ctx->kind));
+	if (err == CX_ECONFLICT) {
+		/* Another worker took the job over: this run must not act any more. Recording
+		 * anything for it fails on the lease too, so its outcome is dropped. */
+		log_warn("job step dropped, lease lost", "kind=%s", ctx->job->kind);
+		step(&ctx->run, NULL, arg);
+		return JOB_OUTCOME_RETRY;
+	}
+	if (err)
+		log_warn("job lease not extended", "kind=%s error=%s", ctx->job->kind,
+			 cx_strerror(err));
+	log_context_set(NULL, ctx->job->id);
+	enum job_outcome outcome = step(&ctx->run, c, arg);
+	log_context_set(NULL, 0);
+	return outcome;
+}
+
+/* Takes a run from its run function's outcome to the end: while it is PENDING it either waits
+ * (parked, counted as outstanding: false is returned and a worker goes on after the wake) or runs
+ * the step it continues with; then the outcome is recorded and true returned (ctx may be freed). */
+static bool settle(struct job_runner *r, struct store_conn *c, struct run_ctx *ctx,
+		   enum job_outcome outcome)
+{
+	while (outcome == JOB_OUTCOME_PENDING) {
+		pthread_mutex_lock(&r->lock);
+		if (!ctx->finished) {
+			ctx->parked = true;
+			r->outstanding++;
+			pthread_mutex_unlock(&r->lock);
+			return false;
+		}
+		job_step_fn step = ctx->step;
+		void *arg = ctx->step_arg;
+		ctx->step = NULL;
+		ctx->step_arg = NULL;
+		ctx->finished = false;
+		ctx->parked = false;
+		outcome = ctx->outcome;
+		pthread_mutex_unlock(&r->lock);
+		if (!step)
+			break;
+		outcome = run_step(c, ctx, step, arg);
+	}
+	record(r, c, ctx, outcome);
+	return true;
+}
+
 static void run_claimed(struct worker *w, struct store_conn *c, struct job *job)
 {
 	struct job_runner *r = w->runner;
@@ -285,19 +340,8 @@ static void run_claimed(struct worker *w, struct store_conn *c, struct job *job)
 	log_context_set(NULL, job->id);
 	enum job_outcome outcome = ctx->kind->run(&ctx->run);
 	log_context_set(NULL, 0);
-	if (outcome == JOB_OUTCOME_PENDING) {
-		pthread_mutex_lock(&r->lock);
-		bool finished = ctx->finished;
-		if (!finished) {
-			ctx->parked = true;
-			r->outstanding++;
-		}
-		outcome = ctx->outcome;
-		pthread_mutex_unlock(&r->lock);
-		if (!finished)
-			return; /* a worker records it after job_run_finish() */
-	}
-	record(r, c, ctx, outcome);
+	if (!settle(r, c, ctx, outcome))
+		return; /* parked: a worker goes on after job_run_finish() or _continue() */
 out:
 	ctx_free(ctx);
 }
@@ -313,8 +357,9 @@ static int drain_completions(struct job_runner *r, struct store_conn *c)
 	while (list) {
 		struct run_ctx *ctx = list;
 		list = ctx->next;
-		record(r, c, ctx, ctx->outcome);
-		ctx_free(ctx);
+		/* finished is set: settle runs the step it continues with, or records it. */
+		if (settle(r, c, ctx, JOB_OUTCOME_PENDING))
+			ctx_free(ctx);
 		n++;
 	}
 	if (n > 0) {
@@ -525,18 +570,19 @@ void job_runner_stop(struct job_runner *r)
 	pthread_mutex_lock(&r->lock);
 	struct run_ctx *late = r->done_head;
 	r->done_head = r->done_tail = NULL;
-	while (late) {
-		struct run_ctx *ctx = late;
-		late = ctx->next;
+	for (struct run_ctx *ctx = late; ctx; ctx = ctx->next)
 		r->outstanding--;
-		ctx_free(ctx);
-	}
 	bool keep = r->outstanding > 0;
 	if (keep) {
 		r->detached = true;
 		log_warn("job runner stopped with pending runs", "count=%d", r->outstanding);
 	}
 	pthread_mutex_unlock(&r->lock);
+	while (late) { /* outside the lock: a step that never ran frees its state here */
+		struct run_ctx *ctx = late;
+		late = ctx->next;
+		ctx_free(ctx);
+	}
 	if (!keep)
 		runner_free(r);
 }
@@ -551,13 +597,16 @@ void job_runner_kick(struct job_runner *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
-void job_run_finish(struct job_run *run, enum job_outcome outcome)
+/* Hands a parked run back to the workers (or frees it when the runner is gone). */
+static void complete(struct job_run *run, enum job_outcome outcome, job_step_fn step, void *arg)
 {
 	struct run_ctx *ctx = (struct run_ctx *)run;
 	struct job_runner *r = run->runner;
 	bool free_ctx = false, free_runner = false;
 	pthread_mutex_lock(&r->lock);
 	ctx->outcome = outcome;
+	ctx->step = step;
+	ctx->step_arg = arg;
 	ctx->finished = true;
 	if (ctx->parked) {
 		if (r->detached) {
@@ -579,6 +628,16 @@ void job_run_finish(struct job_run *run, enum job_outcome outcome)
 		ctx_free(ctx);
 	if (free_runner)
 		runner_free(r);
+}
+
+void job_run_finish(struct job_run *run, enum job_outcome outcome)
+{
+	complete(run, outcome, NULL, NULL);
+}
+
+void job_run_continue(struct job_run *run, job_step_fn step, void *arg)
+{
+	complete(run, JOB_OUTCOME_PENDING, step, arg);
 }
 
 uint64_t job_runner_watch(struct job_runner *r, int64_t job_id, job_finished_fn fn, void *arg)

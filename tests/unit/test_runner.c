@@ -41,6 +41,8 @@ struct observed {
 	enum job_state watched_state;
 	int watch_calls;
 	int other_watch_calls;
+	int steps;              /* steps of "t.steps" run with a store connection */
+	int steps_in_worker_tx; /* of them, those that wrote to the store in their own transaction */
 };
 
 static struct observed obs;
@@ -65,7 +67,7 @@ static int setup(void **state)
 	pthread_mutex_lock(&obs.lock);
 	memset(obs.runs, 0, sizeof(obs.runs));
 	obs.flaky_runs = obs.always_retry_runs = obs.on_failed_calls = obs.fail_runs = 0;
-	obs.ticks = obs.watch_calls = obs.other_watch_calls = 0;
+	obs.ticks = obs.watch_calls = obs.other_watch_calls = obs.steps = obs.steps_in_worker_tx = 0;
 	obs.on_failed_in_tx = false;
 	obs.watched_id = 0;
 	pthread_mutex_unlock(&obs.lock);
@@ -165,6 +167,49 @@ static enum job_outcome run_pending_fast(struct job_run *run)
 	return JOB_OUTCOME_PENDING;
 }
 
+/* A run of three steps: the first continued before the run function returns, the others from
+ * another thread; each step writes to the store on the worker's connection. */
+static enum job_outcome step_next(struct job_run *run, struct store_conn *c, void *arg);
+
+static void *continue_later(void *arg)
+{
+	struct job_run *run = arg;
+	sleep_ms(20);
+	job_run_continue(run, step_next, run);
+	return NULL;
+}
+
+static enum job_outcome step_next(struct job_run *run, struct store_conn *c, void *arg)
+{
+	assert_ptr_equal(arg, run);
+	if (!c)
+		return JOB_OUTCOME_RETRY;
+	struct store_val p[] = {SV_INT(run->job->id)};
+	bool wrote = store_begin(c) == CX_OK &&
+		     store_exec(c, "UPDATE jobs SET last_error = 'step' WHERE id = $1", p, 1,
+				NULL) == CX_OK &&
+		     store_commit(c) == CX_OK;
+	pthread_mutex_lock(&obs.lock);
+	int n = ++obs.steps;
+	obs.steps_in_worker_tx += wrote;
+	pthread_mutex_unlock(&obs.lock);
+	if (n >= 3) {
+		run->result = arena_strdup(run->arena, "{\"steps\":3}");
+		return JOB_OUTCOME_DONE;
+	}
+	pthread_t t;
+	if (pthread_create(&t, NULL, continue_later, run) != 0)
+		return JOB_OUTCOME_RETRY;
+	pthread_detach(t);
+	return JOB_OUTCOME_PENDING;
+}
+
+static enum job_outcome run_steps(struct job_run *run)
+{
+	job_run_continue(run, step_next, run);
+	return JOB_OUTCOME_PENDING;
+}
+
 static enum job_outcome run_count(struct job_run *run)
 {
 	long idx = strtol(run->job->payload, NULL, 10);
@@ -192,6 +237,7 @@ static const struct job_kind kinds[] = {
 	{.name = "t.pending", .run = run_pending, .lease_ms = 30000},
 	{.name = "t.pending_fast", .run = run_pending_fast},
 	{.name = "t.count", .run = run_count},
+	{.name = "t.steps", .run = run_steps},
 	{.name = "t.tick", .run = run_tick},
 };
 
@@ -406,6 +452,26 @@ static void pending_job_finished_elsewhere_fires_watch(void **state)
 	assert_int_equal(obs.watch_calls, 1);
 }
 
+/* Steps continue one attempt on worker threads with a store connection, until the last one
+ * finishes it. */
+static void continued_steps_run_on_workers_in_one_attempt(void **state)
+{
+	struct fixture *f = *state;
+	struct job_runner *r = start(f->st, 2, NULL, 0);
+	int64_t id = enqueue(f->c, "t.steps", "{}");
+	job_runner_kick(r);
+	assert_int_equal(wait_final(f->c, id), JOB_DONE);
+	job_runner_stop(r);
+	assert_int_equal(obs.steps, 3);
+	assert_int_equal(obs.steps_in_worker_tx, 3);
+	assert_int_equal(attempts_of(f->c, id), 1);
+	enum job_state s;
+	char *result = NULL;
+	assert_int_equal(job_get_state(f->c, id, &s, &result, NULL), CX_OK);
+	assert_string_equal(result, "{\"steps\":3}");
+	free(result);
+}
+
 static void periodic_once_per_interval_across_instances(void **state)
 {
 	struct fixture *f = *state;
@@ -495,6 +561,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(periodic_once_per_interval_across_instances, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(many_jobs_each_run_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(continued_steps_run_on_workers_in_one_attempt, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
