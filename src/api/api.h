@@ -90,6 +90,9 @@ void api_apps_list(struct http_request *req);
 void api_apps_zoom_delete(struct http_request *req);
 void api_meeting_providers(struct http_request *req);
 void api_webhook_zoom(struct http_request *req);
+/* Push notifications of calendar sync (webhooks_calendar.c). */
+void api_webhook_google(struct http_request *req);
+void api_webhook_microsoft(struct http_request *req);
 void api_events_list(struct http_request *req);
 void api_event_get(struct http_request *req);
 

@@ -147,6 +147,14 @@ void api_calendar_patch(struct http_request *req)
 	/* A calendar shown again is synced at once rather than at the next poll. */
 	if (!e && selected)
 		e = enqueue_sync(c, id, &queued);
+	/* Push follows the choice: a channel for a shown calendar, a stop for a hidden one. */
+	if (!e && selected && queued)
+		e = job_calendar_watch_enqueue(c, id, false, NULL);
+	if (!e && !selected) {
+		size_t stops = 0;
+		e = job_calendar_unwatch_calendar(c, id, &stops);
+		queued = stops > 0;
+	}
 	if (!e)
 		e = store_commit(c);
 	else
@@ -220,13 +228,20 @@ static enum cx_err remove_account(struct app *app, int64_t user_id, int64_t id,
 	}
 	if (strcmp(a.provider, "google") == 0)
 		sealed = sealed_for_revoke(app, user_id, &a);
-	e = store_calendar_account_delete(c, user_id, id);
+	/* Stop its push channels and subscriptions with the token it still has. */
+	size_t stops = 0;
+	e = job_calendar_unwatch_account(c, app->cfg, id, user_id, a.tokens, &stops);
+	*revoke_queued = stops > 0;
+	if (!e)
+		e = store_calendar_account_delete(c, user_id, id);
 	if (!e && sealed) {
 		json_t *payload = json_pack("{s:I, s:s}", "user_id", (json_int_t)user_id, "token",
 					    sealed);
 		char *text = json_dumps(payload, JSON_COMPACT);
 		json_decref(payload);
-		e = job_enqueue(c, "google.revoke", text, NULL, 0, NULL, NULL);
+		/* After the stops, which need the grant the revoke ends. */
+		e = job_enqueue(c, "google.revoke", text, NULL,
+				stops > 0 ? time_wall_ms() + 3000 : 0, NULL, NULL);
 		free(text);
 		*revoke_queued = !e;
 	}

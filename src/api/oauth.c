@@ -531,6 +531,9 @@ static enum cx_err save_calendar_account(struct app *app, struct connect_flow *f
 	/* The first sync of every selected calendar, with the account. */
 	if (!e)
 		e = job_calendar_sync_enqueue_account(c, id, NULL);
+	/* And its push channels or subscriptions (jobs/push.c). */
+	if (!e)
+		e = job_calendar_watch_enqueue_account(c, id, NULL);
 	if (!e) {
 		char detail[512], kind[48];
 		snprintf(detail, sizeof(detail), "%s %s as %s (%zu calendars).", p->title,

@@ -26,6 +26,8 @@ static const struct http_route routes[] = {
 	{"GET", "/api/events", api_events_list},
 	{"GET", "/api/events/{id}", api_event_get},
 	{"POST", "/webhooks/zoom", api_webhook_zoom},
+	{"POST", "/webhooks/google", api_webhook_google},
+	{"POST", "/webhooks/microsoft", api_webhook_microsoft},
 	{"GET", "/healthz", api_healthz},
 	{"GET", "/readyz", api_readyz},
 	{"GET", "/metrics", api_metrics},

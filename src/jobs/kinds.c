@@ -16,6 +16,12 @@ const struct job_kind job_kinds[] = {
 	 .lease_ms = 60000,
 	 .max_backoff_ms = 60000},
 	{.name = "calendar.poll", .run = job_calendar_poll, .max_attempts = 3},
+	{.name = "calendar.watch", .run = job_calendar_watch, .max_attempts = 8, .lease_ms = 60000},
+	{.name = "calendar.watch_renew", .run = job_calendar_watch_renew, .max_attempts = 3},
+	{.name = "calendar.unwatch",
+	 .run = job_calendar_unwatch,
+	 .max_attempts = 8,
+	 .lease_ms = 60000},
 };
 const size_t job_kinds_count = sizeof(job_kinds) / sizeof(job_kinds[0]);
 
@@ -23,5 +29,6 @@ const struct job_periodic job_periodic[] = {
 	{.kind = "plans.expire_trials", .interval_ms = 60 * 1000},
 	{.kind = "sessions.cleanup", .interval_ms = 60 * 60 * 1000},
 	{.kind = "calendar.poll", .interval_ms = 60 * 1000},
+	{.kind = "calendar.watch_renew", .interval_ms = 60 * 1000},
 };
 const size_t job_periodic_count = sizeof(job_periodic) / sizeof(job_periodic[0]);

@@ -53,4 +53,32 @@ enum cx_err job_calendar_sync_enqueue(struct store_conn *c, int64_t calendar_id,
 enum cx_err job_calendar_sync_enqueue_account(struct store_conn *c, int64_t account_id,
 					      size_t *n);
 
+/* Push notifications (push.c). calendar.watch ({"calendar_id"[,"force"]}): gives a selected
+ * calendar of an active account a live Google push channel or Graph subscription, renewing (Graph)
+ * or replacing (Google) one that expires within a day, or at once with force. calendar.watch_renew
+ * (periodic): enqueues the watches that are due and stops registrations of calendars no longer
+ * selected or of accounts not active. calendar.unwatch: stops one channel or subscription. */
+enum job_outcome job_calendar_watch(struct job_run *run);
+enum job_outcome job_calendar_watch_renew(struct job_run *run);
+enum job_outcome job_calendar_unwatch(struct job_run *run);
+/* Whether push can work with cfg->public_url: https, or http on a loopback host (the sandbox). */
+bool job_push_enabled(const struct config *cfg);
+/* Enqueues calendar.watch for the calendar (idempotency_key may be NULL: two watches of one
+ * calendar settle it between themselves). On the caller's connection. */
+enum cx_err job_calendar_watch_enqueue(struct store_conn *c, int64_t calendar_id, bool force,
+				       const char *idempotency_key);
+/* The same for every selected calendar of an active account (after it was connected); *n (may be
+ * NULL) gets how many. */
+enum cx_err job_calendar_watch_enqueue_account(struct store_conn *c, int64_t account_id,
+					       size_t *n);
+/* Queues calendar.unwatch for every registration of the calendar (deselected) and deletes the
+ * rows, in the caller's transaction; *n (may be NULL) gets how many stops were queued. */
+enum cx_err job_calendar_unwatch_calendar(struct store_conn *c, int64_t calendar_id, size_t *n);
+/* The same for every registration of an account about to be removed: its access token (opened
+ * from sealed_tokens, kind "calendar_account") travels sealed in each job, because the account's
+ * row is gone when the job runs. Call before deleting the account, in the same transaction. */
+enum cx_err job_calendar_unwatch_account(struct store_conn *c, const struct config *cfg,
+					 int64_t account_id, int64_t user_id,
+					 const char *sealed_tokens, size_t *n);
+
 #endif
