@@ -197,6 +197,7 @@ static int cmd_serve(int argc, char **argv)
 		.periodic = job_periodic,
 		.n_periodic = job_periodic_count,
 		.workers = cfg.job_workers,
+		.lease_ms = (int64_t)cfg.job_lease_s * 1000,
 		.app = &env,
 	};
 	err = job_runner_start(&jopts, &runner);

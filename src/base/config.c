@@ -32,6 +32,7 @@ static const char *const known_keys[] = {
     "CALENDOX_WEB_ROOT",
     "CALENDOX_HTTP_THREADS",
     "CALENDOX_JOB_WORKERS",
+    "CALENDOX_JOB_LEASE_S",
     "CALENDOX_MAX_CONNECTIONS",
     "CALENDOX_LOG_LEVEL",
     "CALENDOX_PAYMENTS",
@@ -560,6 +561,13 @@ enum cx_err config_load(struct config *cfg, const char *file, config_getenv_fn g
 	if (rc != CX_OK)
 		goto out;
 	rc = get_int(&src, "CALENDOX_JOB_WORKERS", 4, 1, 256, &cfg->job_workers, err, err_len);
+	if (rc == CX_OK)
+		rc = get_int(&src, "CALENDOX_JOB_LEASE_S", 0, 0, 3600, &cfg->job_lease_s, err,
+			     err_len);
+	if (rc == CX_OK && cfg->job_lease_s > 0 && cfg->job_lease_s < 5) {
+		set_err(err, err_len, "CALENDOX_JOB_LEASE_S must be 0 or between 5 and 3600");
+		rc = CX_EINVAL;
+	}
 	if (rc != CX_OK)
 		goto out;
 	rc = get_int(&src, "CALENDOX_MAX_CONNECTIONS", 1024, 1, 65536, &cfg->max_connections, err,

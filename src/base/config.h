@@ -31,6 +31,9 @@ struct config {
 	char *web_root;      /* CALENDOX_WEB_ROOT, "web/dist" */
 	int http_threads;    /* CALENDOX_HTTP_THREADS, 4 */
 	int job_workers;     /* CALENDOX_JOB_WORKERS, 4 */
+	int job_lease_s;     /* CALENDOX_JOB_LEASE_S, 0 = each kind's own: every job's lease (how
+	                      * soon another instance takes over the job of one that died), 5-3600;
+	                      * provider calls in jobs are kept shorter than it */
 	int max_connections; /* CALENDOX_MAX_CONNECTIONS, 1024 */
 	char *log_level;     /* CALENDOX_LOG_LEVEL, "info" */
 	char *payments;      /* CALENDOX_PAYMENTS: "sandbox" (activate at once) or "none" */

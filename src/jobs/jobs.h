@@ -74,6 +74,7 @@ struct job_runner_options {
 	const struct job_periodic *periodic;
 	size_t n_periodic;
 	int workers;           /* threads */
+	int64_t lease_ms;      /* when > 0, every kind's lease (operators: CALENDOX_JOB_LEASE_S) */
 	int64_t poll_ms;       /* how often idle workers look for due jobs; 0 = 500 */
 	void *app;
 };

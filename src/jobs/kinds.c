@@ -2,6 +2,14 @@
 
 #include "base/banned.h"
 
+long job_call_timeout_ms(const struct job_env *env, long wanted_ms)
+{
+	long lease_ms = env && env->cfg ? (long)env->cfg->job_lease_s * 1000 : 0;
+	if (lease_ms > 0 && wanted_ms > lease_ms - 2000)
+		return lease_ms - 2000 > 1000 ? lease_ms - 2000 : 1000;
+	return wanted_ms;
+}
+
 const struct job_kind job_kinds[] = {
 	{.name = "plans.expire_trials", .run = job_plans_expire_trials, .max_attempts = 3},
 	{.name = "sessions.cleanup", .run = job_sessions_cleanup, .max_attempts = 3},

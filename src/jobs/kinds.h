@@ -19,6 +19,11 @@ struct job_env {
 	struct token_refresher *tokens;
 };
 
+/* A provider call's timeout in a job: wanted_ms, but kept below the job's lease when the operator
+ * shortened leases (CALENDOX_JOB_LEASE_S), so no other worker takes the job over while the call may
+ * still be under way (a second Zoom create would be a duplicate meeting). */
+long job_call_timeout_ms(const struct job_env *env, long wanted_ms);
+
 /* Every kind, for job_runner_options.kinds. */
 extern const struct job_kind job_kinds[];
 extern const size_t job_kinds_count;

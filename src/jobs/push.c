@@ -181,7 +181,7 @@ static void unwatch_submit(struct unwatch *u, const char *access)
 	}
 	r->done = stopped;
 	r->arg = u;
-	r->timeout_ms = PUSH_TIMEOUT_MS;
+	r->timeout_ms = job_call_timeout_ms(env, PUSH_TIMEOUT_MS);
 	egress_submit(env->egress, r);
 }
 
@@ -407,7 +407,7 @@ static void watch_submit(struct watch *w, const char *access)
 	}
 	r->done = watch_answered;
 	r->arg = w;
-	r->timeout_ms = PUSH_TIMEOUT_MS;
+	r->timeout_ms = job_call_timeout_ms(env, PUSH_TIMEOUT_MS);
 	egress_submit(env->egress, r);
 }
 

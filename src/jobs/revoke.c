@@ -55,7 +55,7 @@ static enum job_outcome revoke(struct job_run *run, const struct provider_config
 	}
 	r->done = revoked;
 	r->arg = run;
-	r->timeout_ms = 20000;
+	r->timeout_ms = job_call_timeout_ms(env, 20000);
 	egress_submit(env->egress, r);
 	outcome = JOB_OUTCOME_PENDING;
 out:

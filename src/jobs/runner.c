@@ -122,8 +122,10 @@ static int max_attempts(const struct job_kind *kind)
 	return kind && kind->max_attempts > 0 ? kind->max_attempts : DEFAULT_MAX_ATTEMPTS;
 }
 
-static int64_t lease_of(const struct job_kind *kind)
+static int64_t lease_of(const struct job_runner *r, const struct job_kind *kind)
 {
+	if (r->opts.lease_ms > 0)
+		return r->opts.lease_ms;
 	return kind && kind->lease_ms > 0 ? kind->lease_ms : DEFAULT_LEASE_MS;
 }
 
@@ -264,7 +266,8 @@ static void record(struct job_runner *r, struct store_conn *c, struct run_ctx *c
 static enum job_outcome run_step(struct store_conn *c, struct run_ctx *ctx, job_step_fn step,
 				 void *arg)
 {
-	enum cx_err err = job_extend_lease(c, ctx->job, ctx->owner, lease_of(ctx->kind));
+	enum cx_err err =
+	    job_extend_lease(c, ctx->job, ctx->owner, lease_of(ctx->run.runner, ctx->kind));
 	if (err == CX_ECONFLICT) {
 		/* Another worker took the job over: this run must not act any more. Recording
 		 * anything for it fails on the lease too, so its outcome is dropped. */
@@ -328,8 +331,8 @@ static void run_claimed(struct worker *w, struct store_conn *c, struct job *job)
 		record(r, c, ctx, JOB_OUTCOME_FAIL);
 		goto out;
 	}
-	if (lease_of(ctx->kind) != r->claim_lease_ms) {
-		enum cx_err err = job_extend_lease(c, job, ctx->owner, lease_of(ctx->kind));
+	if (lease_of(r, ctx->kind) != r->claim_lease_ms) {
+		enum cx_err err = job_extend_lease(c, job, ctx->owner, lease_of(r, ctx->kind));
 		if (err) {
 			log_warn("job lease not set", "job=%lld error=%s", (long long)job->id,
 				 cx_strerror(err));
@@ -507,10 +510,10 @@ enum cx_err job_runner_start(const struct job_runner_options *opts, struct job_r
 	r = xcalloc(1, sizeof(*r));
 	r->opts = *opts;
 	r->poll_ms = opts->poll_ms > 0 ? opts->poll_ms : DEFAULT_POLL_MS;
-	r->claim_lease_ms = DEFAULT_LEASE_MS;
+	r->claim_lease_ms = opts->lease_ms > 0 ? opts->lease_ms : DEFAULT_LEASE_MS;
 	for (size_t i = 0; i < opts->n_kinds; i++)
-		if (lease_of(&opts->kinds[i]) > r->claim_lease_ms)
-			r->claim_lease_ms = lease_of(&opts->kinds[i]);
+		if (lease_of(r, &opts->kinds[i]) > r->claim_lease_ms)
+			r->claim_lease_ms = lease_of(r, &opts->kinds[i]);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);

@@ -408,7 +408,7 @@ static void with_token(enum cx_err err, const char *access, int64_t version, voi
 	}
 	r->done = fetched;
 	r->arg = f;
-	r->timeout_ms = SYNC_FETCH_TIMEOUT_MS;
+	r->timeout_ms = job_call_timeout_ms(env, SYNC_FETCH_TIMEOUT_MS);
 	r->max_response = CAL_BODY_MAX;
 	egress_submit(env->egress, r);
 }

@@ -233,6 +233,10 @@ static void test_invalid_values(void **state)
 	expect_error("CALENDOX_HTTP_THREADS", "99999999999999999999", threads);
 	expect_error("CALENDOX_JOB_WORKERS", "-1",
 	             "CALENDOX_JOB_WORKERS: expected a whole number from 1 to 256");
+	expect_error("CALENDOX_JOB_LEASE_S", "3",
+	             "CALENDOX_JOB_LEASE_S must be 0 or between 5 and 3600");
+	expect_error("CALENDOX_JOB_LEASE_S", "3601",
+	             "CALENDOX_JOB_LEASE_S: expected a whole number from 0 to 3600");
 	expect_error("CALENDOX_TRIAL_DAYS", "1.5",
 	             "CALENDOX_TRIAL_DAYS: expected a whole number from 0 to 3650");
 	expect_error("CALENDOX_SYNC_POLL_S", "0",
