@@ -95,6 +95,15 @@ void api_webhook_google(struct http_request *req);
 void api_webhook_microsoft(struct http_request *req);
 void api_events_list(struct http_request *req);
 void api_event_get(struct http_request *req);
+void api_event_create(struct http_request *req);
+void api_event_patch(struct http_request *req);
+void api_event_delete(struct http_request *req);
+/* GET /api/events/{id}?refresh=1 of an event with a Zoom meeting: reads the meeting from Zoom
+ * (waiting for it like a write) and answers the event (event_writes.c). */
+void api_event_refresh(struct http_request *req, int64_t user_id, int64_t event_id);
+/* The event as DESIGN §5 shows it (events.c). */
+struct store_event;
+json_t *api_event_json(const struct store_event *e);
 
 /* The small HTML page an OAuth popup ends on: it posts {source:"calendox-oauth", provider, ok,
  * message, hint} to the opener (our origin only) and closes. */

@@ -9,7 +9,9 @@
 
 #include "api/api.h"
 #include "base/time.h"
+#include "providers/calendar.h"
 #include "store/events.h"
+#include "store/meetings.h"
 
 #include "base/banned.h"
 
@@ -36,8 +38,24 @@ static const char *meeting_provider(const char *join_url, const char *calendar_p
 	return strcmp(calendar_provider, "microsoft") == 0 ? "teams" : "google_meet";
 }
 
+static json_t *meeting_record_json(const struct store_meeting *m)
+{
+	json_t *error = json_null();
+	if (m->error_code)
+		error = json_pack("{s:s, s:s, s:s?}", "code", m->error_code, "message",
+		                  m->error_message ? m->error_message : "", "hint", m->error_hint);
+	const char *status = m->status;
+	if (strcmp(status, MEETING_DELETING) == 0)
+		status = MEETING_DELETED;
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:o}", "provider", m->provider, "status",
+	                 status, "join_url", m->join_url, "meeting_id", m->external_id, "passcode",
+	                 m->passcode, "error", error);
+}
+
 static json_t *meeting_json(const struct store_event *e)
 {
+	if (e->meeting && strcmp(e->meeting->status, MEETING_DELETING) != 0)
+		return meeting_record_json(e->meeting);
 	if (!e->join_url || !*e->join_url)
 		return json_null();
 	return json_pack("{s:s, s:s, s:s, s:n, s:n, s:n}", "provider",
@@ -45,14 +63,28 @@ static json_t *meeting_json(const struct store_event *e)
 	                 e->join_url, "meeting_id", "passcode", "error");
 }
 
-static json_t *event_json(const struct store_event *e)
+/* The person's own text: Calendox's meeting block is shown as the meeting, not in it. */
+static json_t *description_json(const char *description)
 {
-	return json_pack("{s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:s?, s:b, s:s?, s:s?, s:o, s:o}",
+	char *text = NULL;
+	if (!description)
+		return json_null();
+	if (!cal_description_has_block(description) ||
+	    cal_description_set_block(description, NULL, false, &text) != CX_OK)
+		return json_string(description);
+	json_t *out = json_string(text);
+	free(text);
+	return out ? out : json_null();
+}
+
+json_t *api_event_json(const struct store_event *e)
+{
+	return json_pack("{s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:s?, s:b, s:o, s:s?, s:o, s:o}",
 	                 "id", id_json(e->id), "calendar_id", id_json(e->calendar_id), "provider",
 	                 e->provider, "external_id", e->external_id ? e->external_id : "", "title",
 	                 e->title ? e->title : "", "start", api_time_json(e->start_utc), "end",
 	                 api_time_json(e->end_utc), "time_zone", e->time_zone, "all_day",
-	                 e->all_day, "description", e->description, "location", e->location,
+	                 e->all_day, "description", description_json(e->description), "location", e->location,
 	                 "meeting", meeting_json(e), "updated_at", api_time_json(e->updated_at));
 }
 
@@ -99,7 +131,7 @@ void api_events_list(struct http_request *req)
 	}
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, event_json(&events[i]));
+		json_array_append_new(list, api_event_json(&events[i]));
 	store_events_free(events, n);
 	http_reply_json(req, 200, json_pack("{s:o}", "events", list));
 }
@@ -140,6 +172,14 @@ void api_event_get(struct http_request *req)
 		api_reply_failure(req, e, "reading the event");
 		return;
 	}
-	http_reply_json(req, 200, event_json(&ev));
+	const char *refresh = http_query(req, "refresh");
+	if (refresh && strcmp(refresh, "1") == 0 && ev.meeting &&
+	    strcmp(ev.meeting->provider, "zoom") == 0 &&
+	    strcmp(ev.meeting->status, MEETING_READY) == 0) {
+		store_event_release(&ev);
+		api_event_refresh(req, auth.id, id);
+		return;
+	}
+	http_reply_json(req, 200, api_event_json(&ev));
 	store_event_release(&ev);
 }

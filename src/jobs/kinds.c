@@ -30,6 +30,20 @@ const struct job_kind job_kinds[] = {
 	 .run = job_calendar_unwatch,
 	 .max_attempts = 8,
 	 .lease_ms = 60000},
+	/* A run goes through every step it can; retries wait on provider trouble and on Zoom's
+	 * limits (a daily cap waits a day), so the bound is generous. */
+	{.name = "event.write",
+	 .run = job_event_write,
+	 .on_failed = job_event_write_failed,
+	 .max_attempts = 30,
+	 .lease_ms = 180000,
+	 .max_backoff_ms = 120000},
+	{.name = "zoom.meeting.read", .run = job_zoom_meeting_read, .max_attempts = 1},
+	{.name = "zoom.meeting.delete",
+	 .run = job_zoom_meeting_delete,
+	 .max_attempts = 20,
+	 .lease_ms = 60000,
+	 .max_backoff_ms = 300000},
 };
 const size_t job_kinds_count = sizeof(job_kinds) / sizeof(job_kinds[0]);
 

@@ -86,4 +86,19 @@ enum cx_err job_calendar_unwatch_account(struct store_conn *c, const struct conf
 					 int64_t account_id, int64_t user_id,
 					 const char *sealed_tokens, size_t *n);
 
+/* event.write: carries one event's creation, changes or deletion, and its meeting, to Google,
+ * Outlook and Zoom ({"event_id"}; event_write.c); and what it does when given up. */
+enum job_outcome job_event_write(struct job_run *run);
+void job_event_write_failed(struct job_run *run, struct store_conn *c);
+/* Enqueues event.write for the event, keyed by its write generation (a job already queued or
+ * running for the event is returned in *job_id instead; it reads the event again before it ends).
+ * job_id may be NULL. On the caller's connection, usually in its transaction. */
+enum cx_err job_event_write_enqueue(struct store_conn *c, int64_t event_id, int64_t generation,
+				    int64_t *job_id);
+/* zoom.meeting.delete: deletes one Zoom meeting ({"user_id","event_id","meeting_id"}). */
+enum job_outcome job_zoom_meeting_delete(struct job_run *run);
+/* zoom.meeting.read: reads an event's Zoom meeting from Zoom and takes a changed link over
+ * ({"event_id"}; GET /api/events/{id}?refresh=1). */
+enum job_outcome job_zoom_meeting_read(struct job_run *run);
+
 #endif

@@ -46,6 +46,7 @@
 #include "providers/graph.h"
 #include "store/calendars.h"
 #include "store/events.h"
+#include "store/meetings.h"
 
 #include "base/banned.h"
 
@@ -170,12 +171,6 @@ static enum cx_err follow_up(struct store_conn *c, int64_t calendar_id)
 	return e;
 }
 
-static bool is_zoom_link(const char *s)
-{
-	return s && strncmp(s, "http", 4) == 0 &&
-	       (strstr(s, "zoom.us/j/") || strstr(s, "zoom.us/w/") || strstr(s, "/zoom/j/"));
-}
-
 static const char *status_name(enum cal_event_status s)
 {
 	return s == CAL_STATUS_TENTATIVE ? EVENT_STATUS_TENTATIVE : EVENT_STATUS_CONFIRMED;
@@ -203,11 +198,29 @@ static enum cx_err store_one(struct store_conn *c, const struct store_sync_targe
 	    /* A Zoom link Calendox (or the person) put in the location counts as the meeting
 	     * when the provider has no conference of its own. */
 	    .join_url =
-	        ev->join_url ? ev->join_url : (is_zoom_link(ev->location) ? ev->location : NULL),
+	        ev->join_url ? ev->join_url : (cal_is_zoom_link(ev->location) ? ev->location : NULL),
 	    .recurring_series_id = ev->recurring_series_id,
 	};
 	snprintf(row.status, sizeof(row.status), "%s", status_name(ev->status));
 	return store_event_upsert(c, t->calendar_id, t->user_id, &row, t->generation, now, NULL);
+}
+
+/* Meetings the page made work for: a Zoom meeting whose event was deleted in Google or Outlook is
+ * deleted too, one whose event moved is moved (event_write.c decides). In the page's
+ * transaction. */
+static enum cx_err meetings_follow(struct store_conn *c, int64_t calendar_id)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	enum cx_err e = store_meetings_attention(c, calendar_id, SYNC_PAGE_SIZE, &ids, &n);
+	for (size_t i = 0; !e && i < n; i++) {
+		int64_t generation = 0;
+		e = store_event_write_generation(c, ids[i], &generation);
+		if (!e)
+			e = job_event_write_enqueue(c, ids[i], generation, NULL);
+	}
+	free(ids);
+	return e;
 }
 
 /* Stores a parked page in one transaction and moves pos on. *finished tells that the page ended
@@ -223,6 +236,8 @@ static enum cx_err store_page(struct store_conn *c, const struct store_sync_targ
 		return err;
 	for (size_t i = 0; !err && i < page->n; i++)
 		err = store_one(c, t, &page->events[i], now);
+	if (!err && page->n > 0)
+		err = meetings_follow(c, t->calendar_id);
 	if (err)
 		goto out;
 	if (page->full_sync_required) {
@@ -238,6 +253,8 @@ static enum cx_err store_page(struct store_conn *c, const struct store_sync_targ
 		if (!h->pos.incremental)
 			err = store_events_sweep(c, t->calendar_id, t->generation,
 			                         h->pos.window_start, h->pos.window_end, now, NULL);
+		if (!err && !h->pos.incremental)
+			err = meetings_follow(c, t->calendar_id);
 		if (!err)
 			err = store_calendar_sync_finish(c, t->calendar_id, page->next_sync_token,
 			                                 now);

@@ -275,6 +275,12 @@ static const char *find_ci(const char *hay, const char *needle)
 	return NULL;
 }
 
+bool cal_is_zoom_link(const char *s)
+{
+	return s && strncmp(s, "http", 4) == 0 &&
+	       (strstr(s, "zoom.us/j/") || strstr(s, "zoom.us/w/") || strstr(s, "/zoom/j/"));
+}
+
 bool cal_description_has_block(const char *description)
 {
 	return description && strstr(description, CAL_BLOCK_BEGIN) != NULL;

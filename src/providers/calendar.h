@@ -166,6 +166,9 @@ enum cx_err cal_description_set_block(const char *description,
                                       const struct cal_meeting_block *block, bool html, char **out);
 /* Whether text contains a Calendox block. */
 bool cal_description_has_block(const char *description);
+/* Whether s is a Zoom join link (zoom.us/j/, zoom.us/w/, or the sandbox's /zoom/j/): a Zoom link in
+ * an event's location counts as its meeting when the provider has no conference of its own. */
+bool cal_is_zoom_link(const char *s);
 
 /* --- shared by google.c and graph.c (not for other modules) --- */
 struct json_t;

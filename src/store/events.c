@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "store/meetings.h"
 
 #include "base/banned.h"
 
@@ -14,10 +15,14 @@
 	"events.id, events.calendar_id, events.user_id, calendar_accounts.provider, "              \
 	"events.external_id, events.title, events.start_utc, events.end_utc, events.time_zone, "   \
 	"events.all_day, events.description, events.location, events.etag, events.join_url, "      \
-	"events.recurring_series_id, events.status, events.deleted, events.updated_at"
+	"events.recurring_series_id, events.status, events.deleted, events.updated_at, "           \
+	"events.write_state, events.write_error, meetings.id, meetings.provider, meetings.status, " \
+	"meetings.external_id, meetings.join_url, meetings.passcode, meetings.error_code, "         \
+	"meetings.error_message, meetings.error_hint, meetings.connection_id"
 #define EVENT_FROM                                                                                 \
 	" FROM events JOIN calendars ON calendars.id = events.calendar_id JOIN calendar_accounts " \
-	"ON calendar_accounts.id = calendars.account_id "
+	"ON calendar_accounts.id = calendars.account_id LEFT JOIN meetings ON meetings.event_id = " \
+	"events.id AND meetings.status <> 'deleted' "
 
 void store_event_release(struct store_event *e)
 {
@@ -29,6 +34,11 @@ void store_event_release(struct store_event *e)
 	free(e->etag);
 	free(e->join_url);
 	free(e->recurring_series_id);
+	free(e->write_error);
+	if (e->meeting) {
+		store_meeting_release(e->meeting);
+		free(e->meeting);
+	}
 	memset(e, 0, sizeof(*e));
 }
 
@@ -68,6 +78,25 @@ static void read_event(struct store_rows *rows, struct store_event *e)
 	snprintf(e->status, sizeof(e->status), "%s", store_col_text(rows, 15));
 	e->deleted = store_col_int(rows, 16) != 0;
 	e->updated_at = store_col_int(rows, 17);
+	snprintf(e->write_state, sizeof(e->write_state), "%s",
+	         store_col_text(rows, 18) ? store_col_text(rows, 18) : WRITE_NONE);
+	e->write_error = store_col_text_dup(rows, 19);
+	if (!store_col_null(rows, 20)) {
+		struct store_meeting *m = xcalloc(1, sizeof(*m));
+		m->id = store_col_int(rows, 20);
+		m->event_id = e->id;
+		m->user_id = e->user_id;
+		snprintf(m->provider, sizeof(m->provider), "%s", store_col_text(rows, 21));
+		snprintf(m->status, sizeof(m->status), "%s", store_col_text(rows, 22));
+		m->external_id = store_col_text_dup(rows, 23);
+		m->join_url = store_col_text_dup(rows, 24);
+		m->passcode = store_col_text_dup(rows, 25);
+		m->error_code = store_col_text_dup(rows, 26);
+		m->error_message = store_col_text_dup(rows, 27);
+		m->error_hint = store_col_text_dup(rows, 28);
+		m->connection_id = store_col_int(rows, 29);
+		e->meeting = m;
+	}
 }
 
 enum cx_err store_sync_target_get(struct store_conn *c, int64_t calendar_id,
@@ -144,8 +173,11 @@ enum cx_err store_event_upsert(struct store_conn *c, int64_t calendar_id, int64_
 	    "description = excluded.description, location = excluded.location, etag = "
 	    "excluded.etag, join_url = excluded.join_url, recurring_series_id = "
 	    "excluded.recurring_series_id, status = excluded.status, deleted = 0, updated_at = "
-	    "excluded.updated_at, seen_generation = excluded.seen_generation RETURNING id",
+	    "excluded.updated_at, seen_generation = excluded.seen_generation WHERE "
+	    "events.write_state <> 'pending' RETURNING id",
 	    p, N(p), &row);
+	if (err == CX_ENOTFOUND) /* a write of Calendox's is pending: its version stays */
+		err = CX_OK;
 	if (!err && id)
 		*id = row;
 	return err;
@@ -172,7 +204,8 @@ enum cx_err store_events_sweep(struct store_conn *c, int64_t calendar_id, int64_
 	                        SV_INT(window_end), SV_INT(now)};
 	return store_exec(c,
 	                  "UPDATE events SET deleted = 1, status = 'cancelled', updated_at = $5 "
-	                  "WHERE calendar_id = $1 AND deleted = 0 AND seen_generation < $2 AND "
+	                  "WHERE calendar_id = $1 AND deleted = 0 AND at_provider = 1 AND "
+	                  "write_state <> 'pending' AND seen_generation < $2 AND "
 	                  "start_utc >= $3 AND start_utc < $4",
 	                  p, N(p), changes);
 }
@@ -191,7 +224,8 @@ enum cx_err store_events_list(struct store_conn *c, int64_t user_id, int64_t sta
 	    store_query(c,
 	                "SELECT " EVENT_COLUMNS EVENT_FROM
 	                "WHERE events.user_id = $1 AND calendar_accounts.user_id = $1 "
-	                "AND events.deleted = 0 AND calendars.selected = 1 AND "
+	                "AND events.deleted = 0 AND events.delete_requested = 0 AND "
+	                "calendars.selected = 1 AND "
 	                "calendar_accounts.status = 'active' AND events.start_utc < $3 "
 	                "AND events.end_utc > $2 ORDER BY events.start_utc, events.id "
 	                "LIMIT $4",
@@ -226,7 +260,8 @@ enum cx_err store_event_get(struct store_conn *c, int64_t user_id, int64_t id,
 	    store_query(c,
 	                "SELECT " EVENT_COLUMNS EVENT_FROM
 	                "WHERE events.user_id = $1 AND calendar_accounts.user_id = $1 "
-	                "AND events.id = $2 AND events.deleted = 0",
+	                "AND events.id = $2 AND events.delete_requested = 0 AND "
+	                "(events.deleted = 0 OR events.write_state = 'failed')",
 	                p, N(p), &rows);
 	if (err)
 		return err;

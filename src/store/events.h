@@ -23,6 +23,8 @@
 #define EVENT_STATUS_TENTATIVE "tentative"
 #define EVENT_STATUS_CANCELLED "cancelled"
 
+struct store_meeting;
+
 struct store_event {
 	int64_t id;          /* ignored as input */
 	int64_t calendar_id; /* ignored as input to the upsert (given separately) */
@@ -42,6 +44,9 @@ struct store_event {
 	char status[16];           /* EVENT_STATUS_* */
 	bool deleted;              /* output only */
 	int64_t updated_at;        /* output only: when Calendox last wrote the row */
+	char write_state[16];      /* output only: WRITE_* of store/meetings.h */
+	char *write_error;         /* output only: why the last write failed; NULL */
+	struct store_meeting *meeting; /* output only: its meeting record (meetings.h); NULL */
 };
 void store_event_release(struct store_event *e);
 /* Releases every element and the array itself. */
@@ -68,7 +73,8 @@ enum cx_err store_sync_target_get(struct store_conn *c, int64_t calendar_id,
                                   struct store_sync_target *out);
 
 /* Inserts the provider's event into the calendar, or updates the row with the same external id
- * (also bringing a deleted one back). generation marks the row as seen in that sync round (see
+ * (also bringing a deleted one back), unless Calendox has a write of that event pending (the
+ * person's version wins until it is written; *id is then 0). generation marks the row as seen in that sync round (see
  * store_events_sweep). *id (may be NULL) gets the row id. */
 enum cx_err store_event_upsert(struct store_conn *c, int64_t calendar_id, int64_t user_id,
                                const struct store_event *e, int64_t generation, int64_t now,
@@ -84,12 +90,13 @@ enum cx_err store_events_sweep(struct store_conn *c, int64_t calendar_id, int64_
                                int64_t window_start, int64_t window_end, int64_t now,
                                int64_t *changes);
 
-/* The person's events that overlap [start, end) and are not deleted, in selected calendars of
+/* The person's events that overlap [start, end) and are not deleted (nor being deleted), in selected calendars of
  * active accounts, earliest first, at most EVENTS_LIST_MAX. Caller frees with store_events_free().
  */
 enum cx_err store_events_list(struct store_conn *c, int64_t user_id, int64_t start, int64_t end,
                               struct store_event **out, size_t *n);
-/* One of the person's events (not deleted). CX_ENOTFOUND for another person's or a deleted one. */
+/* One of the person's events (not deleted, or whose creation failed for good: its write_error
+ * says why). CX_ENOTFOUND for another person's, a deleted one or one being deleted. */
 enum cx_err store_event_get(struct store_conn *c, int64_t user_id, int64_t id,
                             struct store_event *out);
 

@@ -69,6 +69,14 @@ static void text_block_add_replace_remove(void **st)
 	assert_false(cal_description_has_block(d));
 	char *e = set(d, NULL, false);
 	assert_string_equal(e, d);
+
+	/* What counts as a Zoom link in a location. */
+	assert_true(cal_is_zoom_link("https://us02web.zoom.us/j/92674392836?pwd=abc"));
+	assert_true(cal_is_zoom_link("https://zoom.us/w/92674392836"));
+	assert_true(cal_is_zoom_link("http://127.0.0.1:9100/zoom/j/92674392836?pwd=abc"));
+	assert_false(cal_is_zoom_link("Room 1, zoom.us/j/1 upstairs"));
+	assert_false(cal_is_zoom_link("https://meet.google.com/abc-defg-hij"));
+	assert_false(cal_is_zoom_link(NULL));
 	free(a);
 	free(b);
 	free(c);
