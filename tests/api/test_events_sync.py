@@ -346,3 +346,39 @@ class ReselectTest(SyncCase):
                 self.wait_for(c, lambda evs: any(e["title"] == later for e in evs),
                               "the re-selection")
                 self.no_duplicate_rows()
+
+
+class PagingTest(SyncCase):
+    """A calendar larger than one page: every page is stored, once (Google pages of at most 250 —
+    short ones with an empty last page here — and Graph pages of 100)."""
+    extra_env = {"CALENDOX_SYNC_POLL_S": "1"}
+
+    def test_many_pages_arrive_whole_for_both_providers(self):
+        self.sb.request("POST", "/_sandbox/google/page_mode", {"short": True})
+        try:
+            base = now_utc().replace(minute=0, second=0) + datetime.timedelta(days=1)
+            tag = self.unique("Paged")
+            for i in range(260):
+                self.google_event(f"{tag} g{i}", base + datetime.timedelta(hours=i))
+            for i in range(230):
+                self.microsoft_event(f"{tag} m{i}", base + datetime.timedelta(hours=i))
+            c = self.signed_up()
+            self.connect(c, "google")
+            self.connect(c, "microsoft")
+
+            def count(evs, p):
+                return len({e["title"] for e in evs if e["title"].startswith(f"{tag} {p}")})
+            evs = self.wait_for(c, lambda evs: count(evs, "g") == 260 and count(evs, "m") == 230,
+                                "every page of both calendars")
+            titles = [e["title"] for e in evs if e["title"].startswith(tag)]
+            self.assertEqual(len(titles), len(set(titles)), "no event twice")
+            self.no_duplicate_rows()
+            reqs = self.sb.requests()
+            g_pages = [q for q in reqs if q["method"] == "GET" and
+                       q["path"].startswith("/google/") and "pageToken=" in (q["query"] or "")]
+            m_pages = [q for q in reqs if q["method"] == "GET" and
+                       q["path"].startswith("/microsoft/") and "skiptoken=" in (q["query"] or "")]
+            self.assertGreaterEqual(len(g_pages), 2, "Google answered in several pages")
+            self.assertGreaterEqual(len(m_pages), 2, "Graph answered in several pages")
+        finally:
+            self.sb.request("POST", "/_sandbox/google/page_mode", {"short": False})
