@@ -14,7 +14,13 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, openPage, Screenshots, Server } from "./harness.mjs";
+import {
+  CHROMIUM_ARGS,
+  openPage,
+  Screenshots,
+  Server,
+  Skip,
+} from "./harness.mjs";
 import { tests } from "./tests.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,6 +71,7 @@ let server = null;
 let browser = null;
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 
 async function cleanup() {
   if (browser) await browser.close().catch(() => {});
@@ -104,6 +111,11 @@ try {
       passed++;
       console.log(`ok - ${t.name} (${Date.now() - started} ms)`);
     } catch (e) {
+      if (e instanceof Skip && problems.length === 0) {
+        skipped++;
+        console.log(`ok - ${t.name} # SKIP ${e.message}`);
+        continue;
+      }
       failed++;
       console.log(`not ok - ${t.name}`);
       console.log(
@@ -126,6 +138,7 @@ try {
     }
   }
   console.log(`screenshots: ${shots.taken.length} in ${shots.dir}`);
+  if (skipped > 0) console.log(`skipped: ${skipped} (see "# SKIP" above)`);
 
   // A clean stop is part of the run: under the sanitizers a leak or an error shows only here.
   await browser.close();

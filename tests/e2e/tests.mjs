@@ -9,6 +9,7 @@ import {
   see,
   seeText,
   signUpByApi,
+  Skip,
   TIME_ZONE,
   uniqueEmail,
 } from "./harness.mjs";
@@ -110,6 +111,162 @@ async function answerZoomConsent(popup, email, decision) {
 async function zoomGrants(server, email) {
   const state = await server.sandbox.state();
   return state.zoom.grants.filter((g) => g.email === email);
+}
+
+// --- calendars and events ---
+
+const SEEDED_GOOGLE = "alice@example.com";
+const SEEDED_MICROSOFT = "alice@contoso.example";
+const WORK_CALENDAR = "c_alicework@group.calendar.google.com";
+
+const tag = () => Math.random().toString(36).slice(2, 8);
+
+// RFC 3339 in UTC without fractions, as the providers write it.
+const utc = (d) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+// A time today in the browser's zone that every view of today shows: now, to the minute.
+function todayAt(minutesFromNow = 0) {
+  const d = new Date(Date.now() + minutesFromNow * 60_000);
+  d.setUTCSeconds(0, 0);
+  return d;
+}
+
+// "10:00 AM" as the browser in TIME_ZONE writes it, spaces made plain.
+const plain = (t) => t.replace(/\s+/g, " ").trim();
+const clock = (d) =>
+  plain(
+    new Intl.DateTimeFormat("en-US", {
+      timeStyle: "short",
+      timeZone: TIME_ZONE,
+    }).format(d),
+  );
+
+function googleBody(title, start, minutes, extra = {}) {
+  return {
+    summary: title,
+    start: { dateTime: utc(start), timeZone: "UTC" },
+    end: {
+      dateTime: utc(new Date(start.getTime() + minutes * 60_000)),
+      timeZone: "UTC",
+    },
+    ...extra,
+  };
+}
+
+function microsoftBody(title, start, minutes) {
+  const local = (d) => utc(d).slice(0, 19);
+  return {
+    subject: title,
+    start: { dateTime: local(start), timeZone: "UTC" },
+    end: {
+      dateTime: local(new Date(start.getTime() + minutes * 60_000)),
+      timeZone: "UTC",
+    },
+  };
+}
+
+async function openCalendarsTab(page) {
+  await page
+    .getByRole("navigation", { name: "Main" })
+    .getByRole("link", { name: "Settings" })
+    .click();
+  await page
+    .getByRole("navigation", { name: "Settings" })
+    .getByRole("link", { name: "Calendars" })
+    .click();
+  return see(heading(page, "Calendars", 2), "the Calendars tab");
+}
+
+async function openDashboard(page) {
+  await page
+    .getByRole("navigation", { name: "Main" })
+    .getByRole("link", { name: "Dashboard" })
+    .click();
+  return see(heading(page, "Unified Calendar", 1), "the dashboard");
+}
+
+// Settings → Calendars → "Connect …" → the provider's consent in its window → Allow.
+async function connectCalendar(page, button, account) {
+  const popupOpened = page.waitForEvent("popup");
+  await page.getByRole("button", { name: button }).click();
+  const popup = await popupOpened;
+  const popupClosed = popup.waitForEvent("close");
+  await see(
+    popup.getByRole("heading", { name: "Calendox would like to:" }),
+    "the consent screen",
+  );
+  await popup.getByLabel("Account").selectOption(account);
+  await popup.getByRole("button", { name: "Allow" }).click();
+  await popupClosed;
+  return see(
+    page.getByRole("list", { name: `Calendars of ${account}` }),
+    `the calendars of ${account}`,
+  );
+}
+
+const gridEvent = (page, title) =>
+  page.locator(".fc-event", { hasText: title });
+
+// Waits for an event in the grid. The grid reads its events again when the window regains focus
+// (as a person coming back from Google Calendar does); that is how an event synced meanwhile shows.
+async function seeInGrid(page, title, timeoutMs = 20_000) {
+  await eventually(
+    `"${title}" in the Unified Calendar`,
+    async () => {
+      if ((await gridEvent(page, title).count()) > 0) return true;
+      await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+      await page.waitForTimeout(400);
+      return (await gridEvent(page, title).count()) > 0;
+    },
+    timeoutMs,
+  );
+  return gridEvent(page, title).first();
+}
+
+async function goneFromGrid(page, title, timeoutMs = 20_000) {
+  await eventually(
+    `"${title}" to leave the Unified Calendar`,
+    async () => {
+      if ((await gridEvent(page, title).count()) === 0) return true;
+      await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+      await page.waitForTimeout(400);
+      return (await gridEvent(page, title).count()) === 0;
+    },
+    timeoutMs,
+  );
+}
+
+// Whether the event's block (or its dot) is painted in the colour given as "rgb(r, g, b)".
+async function paintedIn(locator, rgb) {
+  return locator.evaluate((el, want) => {
+    for (const n of [el, ...el.querySelectorAll("*")]) {
+      const cs = getComputedStyle(n);
+      if (
+        cs.backgroundColor === want ||
+        cs.borderTopColor === want ||
+        cs.borderLeftColor === want
+      )
+        return true;
+    }
+    return false;
+  }, rgb);
+}
+
+async function eventDialog(page, title) {
+  return see(
+    page.getByRole("dialog", { name: title }),
+    `the event dialog of "${title}"`,
+  );
+}
+
+// The value of one row ("When", "Calendar", …) of the event dialog.
+async function detail(dialog, term) {
+  return plain(
+    await dialog
+      .locator("dt", { hasText: new RegExp(`^${term}$`) })
+      .locator("xpath=following-sibling::dd[1]")
+      .textContent(),
+  );
 }
 
 export const tests = [
@@ -518,9 +675,16 @@ export const tests = [
       await see(heading(page, "Unified Calendar", 1), "the dashboard");
       const banner = page.getByRole("region", { name: "Free plan" });
       await see(banner, "the Free plan banner");
+      const bannerText = (await banner.textContent()).replace(/\s+/g, " ");
       assert(
-        (await banner.textContent()).includes("You are on the Free plan."),
-        "banner text",
+        bannerText.includes("You are on the Free plan.") &&
+          bannerText.includes("Your trial has ended.") &&
+          bannerText.includes("Calendars need a trial or a paid plan"),
+        `banner text ${JSON.stringify(bannerText)}`,
+      );
+      await see(
+        banner.getByRole("link", { name: "Subscribe in Settings → Billing" }),
+        "the banner's link to Billing",
       );
       await see(
         page.getByRole("link", { name: "Plan: Free" }),
@@ -1037,6 +1201,1034 @@ export const tests = [
         (await zoomGrants(server, "bob@example.com")).length === 1,
         "Zoom holds bob's grant",
       );
+    },
+  },
+
+  {
+    name: "connecting Google shows its calendars, their events (also ones made outside) open with details, and hiding Work hides its events",
+    async run({ page, server, shots }) {
+      const sb = server.sandbox;
+      const id = tag();
+      const dentist = `Dentist ${id}`;
+      const review = `Work review ${id}`;
+      const start = todayAt(0);
+      // made in Google before connecting: the first sync brings them
+      await sb.googleEvent(
+        SEEDED_GOOGLE,
+        googleBody(dentist, start, 45, {
+          location: "Main street 1",
+          description: "<b>Bring</b> the card\nand the letter",
+        }),
+      );
+      await sb.googleEvent(WORK_CALENDAR, googleBody(review, start, 30));
+
+      await signUpByApi(page, {
+        email: uniqueEmail("gcal"),
+        password: PASSWORD,
+        name: "Gale Google",
+      });
+      await gotoApp(page, "/dashboard");
+      await openCalendarsTab(page);
+      const list = await connectCalendar(
+        page,
+        "Connect Google Calendar",
+        SEEDED_GOOGLE,
+      );
+      const account = page.getByRole("listitem", {
+        name: `Google Calendar ${SEEDED_GOOGLE}`,
+      });
+      await see(account, "the Google account");
+      assert(
+        (await account.textContent()).includes("Active"),
+        "the account is active",
+      );
+      await see(
+        page
+          .getByRole("status")
+          .filter({ hasText: "Google Calendar is connected" }),
+        "the connected confirmation",
+      );
+      const work = list.getByRole("switch", { name: "Show Work" });
+      await see(work, "the Work calendar's switch");
+      assert(
+        (await work.getAttribute("aria-checked")) === "true",
+        "Work is shown",
+      );
+      const primary = list.getByRole("switch", {
+        name: `Show ${SEEDED_GOOGLE}`,
+      });
+      assert(
+        (await primary.getAttribute("aria-checked")) === "true",
+        "the primary calendar is shown",
+      );
+      await shots.shoot(page, "settings-calendars-google");
+
+      // the events in the Unified Calendar, coloured by their calendar
+      await openDashboard(page);
+      const dentistEv = await seeInGrid(page, dentist);
+      const reviewEv = await seeInGrid(page, review);
+      assert(
+        await paintedIn(dentistEv, "rgb(3, 155, 229)"),
+        "the primary calendar's events are its colour (#039be5)",
+      );
+      assert(
+        await paintedIn(reviewEv, "rgb(121, 134, 203)"),
+        "Work's events are its colour (#7986cb)",
+      );
+      await shots.shoot(page, "dashboard-events");
+
+      // one made in Google after connecting arrives by the poll
+      const later = `Made in Google ${id}`;
+      await sb.googleEvent(SEEDED_GOOGLE, googleBody(later, todayAt(5), 30));
+      await seeInGrid(page, later);
+
+      // its details
+      await dentistEv.click();
+      const dialog = await eventDialog(page, dentist);
+      const when = await detail(dialog, "When");
+      assert(
+        when.includes(clock(start)) &&
+          when.includes(clock(new Date(start.getTime() + 45 * 60_000))),
+        `When reads ${JSON.stringify(when)} (want ${clock(start)} in ${TIME_ZONE})`,
+      );
+      assert(
+        (await detail(dialog, "Calendar")).includes(SEEDED_GOOGLE),
+        "the calendar is named",
+      );
+      assert(
+        (await detail(dialog, "Location")) === "Main street 1",
+        "the location",
+      );
+      const desc = await dialog
+        .locator("dt", { hasText: /^Description$/ })
+        .locator("xpath=following-sibling::dd[1]");
+      assert(
+        (await desc.textContent()) === "<b>Bring</b> the card\nand the letter",
+        `the description as text: ${JSON.stringify(await desc.textContent())}`,
+      );
+      assert(
+        (await desc.locator("b").count()) === 0,
+        "the description is never HTML",
+      );
+      assert(
+        (await dialog.getByText("Meeting", { exact: true }).count()) === 0,
+        "no meeting row for an event without one",
+      );
+      await see(dialog.getByRole("button", { name: "Edit" }), "Edit");
+      await see(dialog.getByRole("button", { name: "Delete" }), "Delete");
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+      assert(
+        await dentistEv.evaluate((el) => el === document.activeElement),
+        "focus is back on the event",
+      );
+      // the event opens from the keyboard too
+      await page.keyboard.press("Enter");
+      await eventDialog(page, dentist);
+      await shots.shoot(page, "event-details");
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+
+      // hide Work: its events leave the calendar, the others stay
+      await openCalendarsTab(page);
+      const workAgain = page.getByRole("switch", { name: "Show Work" });
+      await workAgain.click();
+      await eventually(
+        "Work to be hidden",
+        async () => (await workAgain.getAttribute("aria-checked")) === "false",
+      );
+      await openDashboard(page);
+      await seeInGrid(page, dentist);
+      await goneFromGrid(page, review);
+
+      // and shown again
+      await openCalendarsTab(page);
+      await page.getByRole("switch", { name: "Show Work" }).click();
+      await eventually(
+        "Work to be shown",
+        async () =>
+          (await page
+            .getByRole("switch", { name: "Show Work" })
+            .getAttribute("aria-checked")) === "true",
+      );
+      await openDashboard(page);
+      await seeInGrid(page, review);
+    },
+  },
+
+  {
+    name: "connecting Microsoft shows its calendar and events, and disconnecting the account after confirming removes them",
+    async run({ page, server, shots }) {
+      const id = tag();
+      const title = `Outlook lunch ${id}`;
+      await server.sandbox.microsoftEvent(microsoftBody(title, todayAt(0), 60));
+
+      await signUpByApi(page, {
+        email: uniqueEmail("mscal"),
+        password: PASSWORD,
+        name: "Mia Microsoft",
+      });
+      await gotoApp(page, "/settings/calendars");
+      await see(heading(page, "Calendars", 2), "the Calendars tab");
+      const list = await connectCalendar(
+        page,
+        "Connect Microsoft Outlook",
+        SEEDED_MICROSOFT,
+      );
+      await see(
+        list.getByRole("switch", { name: "Show Calendar" }),
+        "Outlook's Calendar",
+      );
+      await see(
+        page.getByRole("listitem", {
+          name: `Microsoft Outlook ${SEEDED_MICROSOFT}`,
+        }),
+        "the Microsoft account",
+      );
+
+      await openDashboard(page);
+      const ev = await seeInGrid(page, title);
+      await ev.click();
+      const dialog = await eventDialog(page, title);
+      assert(
+        (await detail(dialog, "Calendar")).includes(SEEDED_MICROSOFT),
+        "the Outlook calendar is named",
+      );
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+
+      // disconnect, first cancelled, then confirmed
+      await openCalendarsTab(page);
+      await page
+        .getByRole("button", { name: `Disconnect ${SEEDED_MICROSOFT}` })
+        .click();
+      const confirm = await see(
+        page.getByRole("dialog", { name: `Disconnect ${SEEDED_MICROSOFT}?` }),
+        "the disconnect dialog",
+      );
+      assert(
+        (await confirm.textContent()).includes(
+          "Nothing is deleted in Microsoft Outlook",
+        ),
+        "the dialog says what stays",
+      );
+      await shots.shoot(page, "settings-calendars-disconnect");
+      await confirm.getByRole("button", { name: "Cancel" }).click();
+      await confirm.waitFor({ state: "hidden" });
+      await see(list, "the account still there after Cancel");
+
+      await page
+        .getByRole("button", { name: `Disconnect ${SEEDED_MICROSOFT}` })
+        .click();
+      await page
+        .getByRole("dialog", { name: `Disconnect ${SEEDED_MICROSOFT}?` })
+        .getByRole("button", { name: "Disconnect" })
+        .click();
+      await seeText(page, "No calendars connected yet");
+      assert(
+        (await page
+          .getByRole("list", { name: `Calendars of ${SEEDED_MICROSOFT}` })
+          .count()) === 0,
+        "the account is gone",
+      );
+      await openDashboard(page);
+      await goneFromGrid(page, title);
+      const r = await page.request.get(
+        `/api/events?start=${encodeURIComponent(utc(new Date(Date.now() - 86_400_000)))}&end=${encodeURIComponent(utc(new Date(Date.now() + 86_400_000)))}`,
+      );
+      const left = (await r.json()).events.filter((e) => e.title === title);
+      assert(left.length === 0, "the API lists none of its events");
+    },
+  },
+
+  {
+    name: "a blocked Google window says how to allow pop-ups and offers the same window",
+    async run({ page }) {
+      await page.addInitScript(() => {
+        window.open = () => null;
+      });
+      await signUpByApi(page, {
+        email: uniqueEmail("gblocked"),
+        password: PASSWORD,
+        name: "Bo Blocked",
+      });
+      await gotoApp(page, "/settings/calendars");
+      await page
+        .getByRole("button", { name: "Connect Google Calendar" })
+        .click();
+      const alert = await see(
+        page.getByRole("alert").filter({ hasText: "blocked" }),
+        "the blocked-window message",
+      );
+      assert(
+        /Allow pop-ups for this site/.test(await alert.textContent()),
+        "it says how to allow pop-ups",
+      );
+      const fallback = alert.getByRole("link", {
+        name: "Continue in this window",
+      });
+      assert(
+        (await fallback.getAttribute("href")) === "/oauth/google/start",
+        "the same-window link starts connecting Google",
+      );
+      await fallback.click();
+      await see(
+        page.getByRole("heading", { name: "Calendox would like to:" }),
+        "Google's consent screen in this window",
+      );
+      await page.getByRole("button", { name: "Deny" }).click();
+      await see(
+        page.getByRole("heading", { name: "Authorization failed", level: 1 }),
+        "Authorization failed after Deny",
+      );
+    },
+  },
+
+  {
+    name: "an account that needs reconnecting or is suspended says what to do",
+    async run({ page }) {
+      await signUpByApi(page, {
+        email: uniqueEmail("states"),
+        password: PASSWORD,
+        name: "Sam States",
+      });
+      // Both states come from the server's jobs (a refused refresh, an ended plan); the page is
+      // what is under test, so the list is given.
+      await page.route(
+        (url) => url.pathname === "/api/calendars",
+        (route) =>
+          route.fulfill({
+            status: 200,
+            contentType: "application/json",
+            body: JSON.stringify({
+              accounts: [
+                {
+                  id: "41",
+                  provider: "google",
+                  email: "ren@example.com",
+                  status: "needs_reconnect",
+                  calendars: [
+                    {
+                      id: "7",
+                      name: "Ren",
+                      primary: true,
+                      writable: true,
+                      color: "#039be5",
+                      selected: true,
+                    },
+                  ],
+                },
+                {
+                  id: "42",
+                  provider: "microsoft",
+                  email: "sus@contoso.example",
+                  status: "suspended",
+                  calendars: [
+                    {
+                      id: "8",
+                      name: "Calendar",
+                      primary: true,
+                      writable: true,
+                      color: null,
+                      selected: true,
+                    },
+                  ],
+                },
+              ],
+            }),
+          }),
+      );
+      await gotoApp(page, "/settings/calendars");
+      const ren = await see(
+        page.getByRole("listitem", { name: "Google Calendar ren@example.com" }),
+        "the account that needs reconnecting",
+      );
+      assert(
+        (await ren.textContent()).includes("Needs reconnect"),
+        "its status",
+      );
+      await see(ren.getByRole("button", { name: "Reconnect" }), "Reconnect");
+      const sus = page.getByRole("listitem", {
+        name: "Microsoft Outlook sus@contoso.example",
+      });
+      assert((await sus.textContent()).includes("Suspended"), "suspended");
+      const resume = sus.getByRole("link", {
+        name: "Subscribe under Billing to resume",
+      });
+      await see(resume, "the way to resume");
+      assert(
+        (await resume.getAttribute("href")) === "/settings/billing",
+        "it leads to Billing",
+      );
+      const popupOpened = page.waitForEvent("popup");
+      await ren.getByRole("button", { name: "Reconnect" }).click();
+      const popup = await popupOpened;
+      await see(
+        popup.getByRole("heading", { name: "Calendox would like to:" }),
+        "Google's consent screen for reconnecting",
+      );
+      await popup.close();
+    },
+  },
+
+  {
+    // The meeting states, the Add Event errors and Idempotency-Key, Edit and Delete, walked against
+    // a given API: GET/POST/PATCH/DELETE of /api/events answer what DESIGN §5 promises, so every
+    // state (pending, failed, the 409 and 502 errors) can be reached on purpose.
+    name: "the Event dialog shows the join link, copies it, follows a pending meeting, explains errors, edits only what changed and deletes",
+    async run({ page, server, shots }) {
+      await page
+        .context()
+        .grantPermissions(["clipboard-read", "clipboard-write"], {
+          origin: server.base,
+        });
+      await signUpByApi(page, {
+        email: uniqueEmail("meet"),
+        password: PASSWORD,
+        name: "Max Meeting",
+      });
+      const start = todayAt(0);
+      const end = new Date(start.getTime() + 30 * 60_000);
+      const zoomUrl = (n) => `https://zoom.example/j/${n}?pwd=abc`;
+      const mk = (id, title, meeting) => ({
+        id,
+        calendar_id: "c1",
+        provider: "google",
+        external_id: `g-${id}`,
+        title,
+        start: utc(start),
+        end: utc(end),
+        time_zone: TIME_ZONE,
+        all_day: false,
+        description: "",
+        location: "",
+        meeting,
+        updated_at: utc(new Date()),
+      });
+      const zoomMeeting = (status, n, error = null) => ({
+        provider: "zoom",
+        status,
+        join_url: status === "ready" ? zoomUrl(n) : null,
+        meeting_id: status === "ready" ? String(n) : null,
+        passcode: null,
+        error,
+      });
+      const events = new Map();
+      for (const ev of [
+        mk("e1", "Standup", zoomMeeting("ready", 111)),
+        mk(
+          "e2",
+          "Review",
+          zoomMeeting("failed", 0, {
+            code: "provider_needs_reconnect",
+            message: "Zoom no longer accepts Calendox's access.",
+            hint: "Zoom needs reconnecting — reconnect in Settings → App",
+          }),
+        ),
+      ])
+        events.set(ev.id, ev);
+      const posts = [];
+      const patches = [];
+      const deletes = [];
+      let reads = 0;
+      const json = (route, status, body) =>
+        route.fulfill({
+          status,
+          contentType: "application/json",
+          body: JSON.stringify(body),
+        });
+      const fail = (route, status, code, message, hint) =>
+        json(route, status, { error: { code, message, hint } });
+
+      await page.route(
+        (url) => url.pathname === "/api/calendars",
+        (route) =>
+          json(route, 200, {
+            accounts: [
+              {
+                id: "a1",
+                provider: "google",
+                email: "max@example.com",
+                status: "active",
+                calendars: [
+                  {
+                    id: "c1",
+                    name: "Team",
+                    primary: true,
+                    writable: true,
+                    color: "#33b679",
+                    selected: true,
+                  },
+                ],
+              },
+            ],
+          }),
+      );
+      await page.route(
+        (url) => url.pathname === "/api/meeting-providers",
+        (route) =>
+          json(route, 200, {
+            providers: [
+              {
+                id: "zoom",
+                name: "Zoom",
+                available: true,
+                status: "connected",
+              },
+              {
+                id: "google_meet",
+                name: "Google Meet",
+                available: true,
+                status: "connected",
+              },
+              {
+                id: "teams",
+                name: "Microsoft Teams",
+                available: false,
+                status: "not_connected",
+              },
+            ],
+          }),
+      );
+      await page.route(
+        (url) => url.pathname === "/api/events",
+        async (route) => {
+          const rq = route.request();
+          if (rq.method() === "GET")
+            return json(route, 200, { events: [...events.values()] });
+          posts.push({
+            key: rq.headers()["idempotency-key"],
+            body: rq.postDataJSON(),
+          });
+          if (posts.length === 1)
+            return fail(
+              route,
+              409,
+              "provider_not_connected",
+              "Zoom is not connected.",
+              "Connect Zoom in Settings → App.",
+            );
+          if (posts.length === 2)
+            return fail(
+              route,
+              502,
+              "upstream_error",
+              "Google Calendar did not answer in time.",
+              "Nothing was saved. Try again.",
+            );
+          const b = rq.postDataJSON();
+          const ev = {
+            ...mk(
+              `e${posts.length}0`,
+              b.title,
+              b.meeting ? zoomMeeting("pending") : null,
+            ),
+            start: b.start,
+            end: b.end,
+          };
+          events.set(ev.id, ev);
+          return json(route, b.meeting ? 202 : 201, ev);
+        },
+      );
+      await page.route(
+        (url) => /^\/api\/events\/[^/]+$/.test(url.pathname),
+        async (route) => {
+          const rq = route.request();
+          const id = decodeURIComponent(
+            new URL(rq.url()).pathname.split("/").pop(),
+          );
+          const ev = events.get(id);
+          if (!ev)
+            return fail(route, 404, "not_found", "There is no such event.");
+          if (rq.method() === "GET") {
+            // a pending meeting is ready on the third read
+            if (ev.meeting && ev.meeting.status === "pending" && ++reads >= 3)
+              ev.meeting = zoomMeeting("ready", 333);
+            return json(route, 200, ev);
+          }
+          if (rq.method() === "PATCH") {
+            const b = rq.postDataJSON();
+            patches.push(b);
+            Object.assign(ev, b);
+            if ("meeting" in b)
+              ev.meeting = b.meeting ? zoomMeeting("ready", 444) : null;
+            return json(route, 200, ev);
+          }
+          deletes.push(id);
+          events.delete(id);
+          return route.fulfill({ status: 204 });
+        },
+      );
+
+      await gotoApp(page, "/dashboard");
+      const standup = await seeInGrid(page, "Standup");
+      assert(
+        await paintedIn(standup, "rgb(51, 182, 121)"),
+        "the event is its calendar's colour",
+      );
+
+      // a ready meeting: the join link and Copy link
+      await standup.click();
+      let dialog = await eventDialog(page, "Standup");
+      const join = dialog.getByRole("link", { name: "Join Zoom meeting" });
+      await see(join, "the join link");
+      assert((await join.getAttribute("href")) === zoomUrl(111), "join href");
+      assert(
+        (await join.getAttribute("target")) === "_blank",
+        "opens a new tab",
+      );
+      assert(
+        /\bnoopener\b/.test(await join.getAttribute("rel")),
+        "rel noopener",
+      );
+      await dialog.getByRole("button", { name: "Copy link" }).click();
+      await see(
+        dialog.getByRole("status").filter({ hasText: "Copied" }),
+        "the Copied confirmation",
+      );
+      assert(
+        (await page.evaluate(() => navigator.clipboard.readText())) ===
+          zoomUrl(111),
+        "the link is on the clipboard",
+      );
+      assert(
+        (await detail(dialog, "Calendar")).includes("Team"),
+        "the calendar's name",
+      );
+      await shots.shoot(page, "event-meeting");
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+
+      // a failed meeting: the reason and where to fix it
+      await (await seeInGrid(page, "Review")).click();
+      dialog = await eventDialog(page, "Review");
+      const problem = await see(
+        dialog.getByRole("alert").filter({ hasText: "No Zoom link" }),
+        "the meeting's error",
+      );
+      const said = plain(await problem.textContent());
+      assert(
+        said.includes("Zoom no longer accepts Calendox's access.") &&
+          said.includes(
+            "Zoom needs reconnecting — reconnect in Settings → App",
+          ),
+        `the error says ${JSON.stringify(said)}`,
+      );
+      const fix = problem.getByRole("link", { name: "Open Settings → App" });
+      assert((await fix.getAttribute("href")) === "/settings/app", "the fix");
+      await shots.shoot(page, "event-meeting-failed");
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+
+      // Add Event: the errors at their fields, one Idempotency-Key for the dialog
+      dialog = await openAddEvent(page);
+      await dialog.getByLabel("Title").fill("Kickoff");
+      const meeting = dialog.getByLabel("Meeting");
+      await eventually(
+        "Zoom to be choosable",
+        async () =>
+          !(await meeting
+            .locator("option", { hasText: /^Zoom$/ })
+            .isDisabled()),
+      );
+      assert(
+        (
+          await meeting
+            .locator("option", { hasText: "Microsoft Teams" })
+            .textContent()
+        ).includes("Not connected"),
+        "Teams is Not connected",
+      );
+      await meeting.selectOption({ label: "Zoom" });
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await eventually("the Zoom error at Meeting", async () =>
+        (await description(meeting)).includes(
+          "Zoom is not connected — connect it in Settings → App",
+        ),
+      );
+      assert(
+        (await meeting.getAttribute("aria-invalid")) === "true",
+        "Meeting is marked",
+      );
+      await see(
+        dialog.getByRole("link", { name: "Settings → App" }),
+        "the link to Settings → App",
+      );
+      await dialog.getByRole("button", { name: "Save" }).click();
+      const upstream = await see(
+        dialog.getByRole("alert").filter({ hasText: "did not answer" }),
+        "the upstream error",
+      );
+      assert(
+        (await upstream.textContent()).includes(
+          "Nothing was saved. Try again.",
+        ),
+        "with its hint",
+      );
+      await shots.shoot(page, "add-event-error");
+      await upstream.getByRole("button", { name: "Try again" }).click();
+      dialog = await eventDialog(page, "Kickoff");
+      assert(posts.length === 3, `${posts.length} POSTs`);
+      assert(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(
+          posts[0].key,
+        ) && posts.every((p) => p.key === posts[0].key),
+        `one Idempotency-Key for the dialog: ${JSON.stringify(posts.map((p) => p.key))}`,
+      );
+      const sent = posts[2].body;
+      assert(
+        sent.calendar_id === "c1" &&
+          sent.title === "Kickoff" &&
+          sent.time_zone === TIME_ZONE &&
+          sent.all_day === false &&
+          JSON.stringify(sent.meeting) === JSON.stringify({ provider: "zoom" }),
+        `POST body ${JSON.stringify(sent)}`,
+      );
+      // pending, then ready by itself
+      await see(
+        dialog.getByText("Creating the Zoom meeting…"),
+        "the pending meeting",
+      );
+      await shots.shoot(page, "event-meeting-pending");
+      await see(
+        dialog.getByRole("link", { name: "Join Zoom meeting" }),
+        "the link once the meeting is made",
+        10_000,
+      );
+      assert(
+        (await dialog
+          .getByRole("link", { name: "Join Zoom meeting" })
+          .getAttribute("href")) === zoomUrl(333),
+        "the new meeting's link",
+      );
+
+      // Edit: only the title changes, so only the title is sent
+      await dialog.getByRole("button", { name: "Edit" }).click();
+      let edit = await see(
+        page.getByRole("dialog", { name: "Edit Event" }),
+        "the Edit Event dialog",
+      );
+      const titleField = edit.getByLabel("Title");
+      assert((await titleField.inputValue()) === "Kickoff", "prefilled title");
+      assert(
+        (await edit.getByLabel("Meeting").inputValue()) === "zoom",
+        "prefilled meeting",
+      );
+      await shots.shoot(page, "event-edit");
+      await titleField.fill("Kickoff v2");
+      await edit.getByRole("button", { name: "Save" }).click();
+      dialog = await eventDialog(page, "Kickoff v2");
+      assert(
+        JSON.stringify(patches[0]) === JSON.stringify({ title: "Kickoff v2" }),
+        `PATCH sent ${JSON.stringify(patches[0])}`,
+      );
+      // removing the meeting sends only that
+      await dialog.getByRole("button", { name: "Edit" }).click();
+      edit = await see(
+        page.getByRole("dialog", { name: "Edit Event" }),
+        "the Edit Event dialog again",
+      );
+      await edit.getByLabel("Meeting").selectOption({ label: "No meeting" });
+      await edit.getByRole("button", { name: "Save" }).click();
+      dialog = await eventDialog(page, "Kickoff v2");
+      assert(
+        JSON.stringify(patches[1]) === JSON.stringify({ meeting: null }),
+        `PATCH sent ${JSON.stringify(patches[1])}`,
+      );
+      assert(
+        (await dialog
+          .getByRole("link", { name: "Join Zoom meeting" })
+          .count()) === 0,
+        "no meeting link after removing it",
+      );
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+
+      // a second dialog is a second event: its own key
+      dialog = await openAddEvent(page);
+      await dialog.getByLabel("Title").fill("Another");
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await eventDialog(page, "Another");
+      assert(
+        posts.length === 4 && posts[3].key !== posts[0].key,
+        "a new dialog has a new Idempotency-Key",
+      );
+      await page.keyboard.press("Escape");
+
+      // Delete asks first, then the event leaves the calendar
+      await (await seeInGrid(page, "Standup")).click();
+      dialog = await eventDialog(page, "Standup");
+      await dialog.getByRole("button", { name: "Delete" }).click();
+      const confirm = await see(
+        page.getByRole("dialog", { name: "Delete this event?" }),
+        "the delete confirmation",
+      );
+      assert(
+        plain(await confirm.textContent()).includes(
+          "It is also deleted from Google Calendar, and its Zoom meeting is removed.",
+        ),
+        `the confirmation says ${plain(await confirm.textContent())}`,
+      );
+      await shots.shoot(page, "event-delete");
+      await confirm.getByRole("button", { name: "Cancel" }).click();
+      dialog = await eventDialog(page, "Standup");
+      assert(deletes.length === 0, "Cancel deletes nothing");
+      await dialog.getByRole("button", { name: "Delete" }).click();
+      await page
+        .getByRole("dialog", { name: "Delete this event?" })
+        .getByRole("button", { name: "Delete" })
+        .click();
+      await page
+        .getByRole("dialog", { name: "Delete this event?" })
+        .waitFor({ state: "hidden" });
+      assert(
+        JSON.stringify(deletes) === JSON.stringify(["e1"]),
+        `DELETE ${deletes}`,
+      );
+      await goneFromGrid(page, "Standup");
+      await seeInGrid(page, "Kickoff v2");
+      assert(!(await overflowsSideways(page)), "no sideways scrolling");
+    },
+  },
+
+  {
+    name: "the help page's walk: Google, Zoom, an event with a Zoom link in Google, delete, disconnect Zoom",
+    async run({ page, server, shots }) {
+      const sb = server.sandbox;
+      await gotoApp(page, "/signup");
+      await page.getByLabel("Name").fill("Hana Help");
+      await page.getByLabel("Email").fill(uniqueEmail("walk"));
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign up" }).click();
+      await see(heading(page, "Unified Calendar", 1), "the dashboard");
+
+      // This walk needs the events API's writes (DESIGN §5); an older server has no POST.
+      const csrf = (await (await page.request.get("/api/me")).json())
+        .csrf_token;
+      const probe = await page.request.post("/api/events", {
+        data: {},
+        headers: { "X-CSRF-Token": csrf },
+      });
+      if (probe.status() === 404 || probe.status() === 405)
+        throw new Skip(
+          `POST /api/events answers ${probe.status()} on this server (needs POST, PATCH and DELETE /api/events of DESIGN §5)`,
+        );
+
+      await openCalendarsTab(page);
+      await connectCalendar(page, "Connect Google Calendar", SEEDED_GOOGLE);
+
+      const toggle = await openAppTab(page);
+      const popupOpened = page.waitForEvent("popup");
+      await page.getByRole("button", { name: "Connect Zoom" }).click();
+      const popup = await popupOpened;
+      const popupClosed = popup.waitForEvent("close");
+      await answerZoomConsent(popup, SEEDED_GOOGLE, "Allow");
+      await popupClosed;
+      await eventually(
+        "Connected",
+        async () =>
+          (await toggle.getAttribute("aria-checked")) === "true" &&
+          (await description(toggle)).startsWith("Connected"),
+      );
+      const blue = await appBlue(page);
+      await eventually(
+        "the toggle to turn blue",
+        async () =>
+          (await toggle.evaluate(
+            (el) => getComputedStyle(el).backgroundColor,
+          )) === blue,
+      );
+
+      await openDashboard(page);
+      let dialog = await openAddEvent(page);
+      const title = `Zoom call ${tag()}`;
+      await dialog.getByLabel("Title").fill(title);
+      await dialog
+        .getByLabel("Calendar")
+        .selectOption({ label: `${SEEDED_GOOGLE} (${SEEDED_GOOGLE})` });
+      const meeting = dialog.getByLabel("Meeting");
+      const option = (name) =>
+        meeting.locator("option", { hasText: new RegExp(`^${name}`) });
+      await eventually(
+        "Zoom to be choosable",
+        async () => !(await option("Zoom").isDisabled()),
+      );
+      assert(
+        (await option("Microsoft Teams").textContent()).includes(
+          "Not connected",
+        ),
+        "Teams is Not connected",
+      );
+      await meeting.selectOption({ label: "Zoom" });
+      await dialog.getByRole("button", { name: "Save" }).click();
+      dialog = await eventDialog(page, title);
+      const join = await see(
+        dialog.getByRole("link", { name: "Join Zoom meeting" }),
+        "the Zoom join link",
+        30_000,
+      );
+      const url = await join.getAttribute("href");
+      await shots.shoot(page, "walk-event-zoom");
+      const state = await sb.state();
+      const gev = state.google.events.find((e) => e.summary === title);
+      assert(
+        gev && JSON.stringify(gev).includes(url),
+        `the Google event carries the link: ${JSON.stringify(gev)}`,
+      );
+      assert(
+        state.zoom.meetings.some(
+          (m) => m.status !== "deleted" && JSON.stringify(m).includes(url),
+        ),
+        "the Zoom meeting exists",
+      );
+
+      // an older event keeps its link after Zoom is disconnected
+      await dialog.getByRole("button", { name: "Close" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      dialog = await openAddEvent(page);
+      const keeper = `Keeps its link ${tag()}`;
+      await dialog.getByLabel("Title").fill(keeper);
+      await dialog.getByLabel("Meeting").selectOption({ label: "Zoom" });
+      await dialog.getByRole("button", { name: "Save" }).click();
+      dialog = await eventDialog(page, keeper);
+      const keptUrl = await (
+        await see(
+          dialog.getByRole("link", { name: "Join Zoom meeting" }),
+          "the second event's link",
+          30_000,
+        )
+      ).getAttribute("href");
+      await page.keyboard.press("Escape");
+
+      // rename the first: Google follows, the link stays
+      await (await seeInGrid(page, title)).click();
+      dialog = await eventDialog(page, title);
+      await dialog.getByRole("button", { name: "Edit" }).click();
+      const edit = await see(
+        page.getByRole("dialog", { name: "Edit Event" }),
+        "the Edit Event dialog",
+      );
+      const renamed = `${title} (renamed)`;
+      await edit.getByLabel("Title").fill(renamed);
+      await edit.getByRole("button", { name: "Save" }).click();
+      dialog = await eventDialog(page, renamed);
+      assert(
+        (await dialog
+          .getByRole("link", { name: "Join Zoom meeting" })
+          .getAttribute("href")) === url,
+        "the renamed event keeps its link",
+      );
+      await eventually("Google's event to be renamed", async () =>
+        (await sb.state()).google.events.some((e) => e.summary === renamed),
+      );
+
+      // delete it: the meeting is gone at Zoom
+      await dialog.getByRole("button", { name: "Delete" }).click();
+      await page
+        .getByRole("dialog", { name: "Delete this event?" })
+        .getByRole("button", { name: "Delete" })
+        .click();
+      await goneFromGrid(page, renamed);
+      await eventually(
+        "the Zoom meeting to be gone",
+        async () => {
+          // the sandbox keeps a deleted meeting, marked "deleted"
+          const s = await sb.state();
+          return !s.zoom.meetings.some(
+            (m) => m.status !== "deleted" && JSON.stringify(m).includes(url),
+          );
+        },
+        20_000,
+      );
+
+      // disconnect Zoom
+      const toggleAgain = await openAppTab(page);
+      await toggleAgain.click();
+      await page
+        .getByRole("dialog", { name: "Disconnect Zoom?" })
+        .getByRole("button", { name: "Disconnect" })
+        .click();
+      await eventually("Not connected", async () =>
+        (await description(toggleAgain)).startsWith("Not connected"),
+      );
+      await openDashboard(page);
+      dialog = await openAddEvent(page);
+      await eventually("Zoom to be Not connected", async () =>
+        (
+          await dialog
+            .getByLabel("Meeting")
+            .locator("option", { hasText: /^Zoom/ })
+            .textContent()
+        ).includes("Not connected"),
+      );
+      await page.keyboard.press("Escape");
+      await (await seeInGrid(page, keeper)).click();
+      dialog = await eventDialog(page, keeper);
+      assert(
+        (await dialog
+          .getByRole("link", { name: "Join Zoom meeting" })
+          .getAttribute("href")) === keptUrl,
+        "the older event keeps its link",
+      );
+    },
+  },
+
+  {
+    name: "an Outlook event with a Microsoft Teams link shows Join Microsoft Teams",
+    async run({ page, server, shots }) {
+      await signUpByApi(page, {
+        email: uniqueEmail("teams"),
+        password: PASSWORD,
+        name: "Tess Teams",
+      });
+      await gotoApp(page, "/dashboard");
+      const csrf = (await (await page.request.get("/api/me")).json())
+        .csrf_token;
+      const probe = await page.request.post("/api/events", {
+        data: {},
+        headers: { "X-CSRF-Token": csrf },
+      });
+      if (probe.status() === 404 || probe.status() === 405)
+        throw new Skip(
+          `POST /api/events answers ${probe.status()} on this server (needs the events API's writes of DESIGN §5)`,
+        );
+      await openCalendarsTab(page);
+      await connectCalendar(
+        page,
+        "Connect Microsoft Outlook",
+        SEEDED_MICROSOFT,
+      );
+      await openDashboard(page);
+      let dialog = await openAddEvent(page);
+      const title = `Teams sync ${tag()}`;
+      await dialog.getByLabel("Title").fill(title);
+      const meeting = dialog.getByLabel("Meeting");
+      await eventually(
+        "Teams to be choosable",
+        async () =>
+          !(await meeting
+            .locator("option", { hasText: /^Microsoft Teams/ })
+            .isDisabled()),
+      );
+      assert(
+        (
+          await meeting.locator("option", { hasText: /^Zoom/ }).textContent()
+        ).includes("Not connected"),
+        "Zoom is Not connected",
+      );
+      await meeting.selectOption({ label: "Microsoft Teams" });
+      await dialog.getByRole("button", { name: "Save" }).click();
+      dialog = await eventDialog(page, title);
+      const join = await see(
+        dialog.getByRole("link", { name: "Join Microsoft Teams" }),
+        "the Teams join link",
+        30_000,
+      );
+      const url = await join.getAttribute("href");
+      assert(/teams/i.test(url), `a Teams link: ${url}`);
+      await shots.shoot(page, "event-teams");
+      const graph = JSON.stringify((await server.sandbox.state()).microsoft);
+      assert(graph.includes(title), "the Outlook event exists");
     },
   },
 ];

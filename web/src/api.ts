@@ -99,13 +99,21 @@ export interface MeetingProvider {
   status: string;
 }
 
+/* Why a meeting link could not be made, with the next step for the person. */
+export interface MeetingError {
+  code: string;
+  message: string;
+  hint?: string | null;
+}
+
 export interface Meeting {
   provider: MeetingProviderId;
   status: 'pending' | 'ready' | 'failed' | 'deleting' | 'deleted';
   join_url: string | null;
   meeting_id: string | null;
   passcode: string | null;
-  error: string | null;
+  /* An object per DESIGN §5; a plain sentence is accepted too. */
+  error: MeetingError | string | null;
 }
 
 export interface CalendarEvent {
@@ -118,8 +126,9 @@ export interface CalendarEvent {
   end: string;
   time_zone: string;
   all_day: boolean;
-  description: string;
-  location: string;
+  /* null when the provider's event has none */
+  description: string | null;
+  location: string | null;
   meeting: Meeting | null;
   updated_at: string;
 }
@@ -135,6 +144,9 @@ export interface NewEvent {
   location: string;
   meeting: { provider: MeetingProviderId } | null;
 }
+
+/* PATCH /api/events/{id}: only the fields that changed. */
+export type EventChanges = Partial<NewEvent>;
 
 export interface ErrorBody {
   error: { code: string; message: string; hint?: string | null };
@@ -180,8 +192,13 @@ function isErrorBody(v: unknown): v is ErrorBody {
   );
 }
 
-async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+async function request<T>(
+  method: Method,
+  path: string,
+  body?: unknown,
+  extraHeaders?: Record<string, string>,
+): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res: Response;
@@ -266,8 +283,24 @@ export const api = {
     const q = new URLSearchParams({ start, end });
     return request('GET', `/api/events?${q.toString()}`);
   },
-  createEvent(ev: NewEvent): Promise<CalendarEvent> {
-    return request('POST', '/api/events', ev);
+  /* The same idempotencyKey for a retry of the same form never makes a second event. */
+  createEvent(ev: NewEvent, idempotencyKey: string): Promise<CalendarEvent> {
+    return request('POST', '/api/events', ev, { 'Idempotency-Key': idempotencyKey });
+  },
+  event(id: string): Promise<CalendarEvent> {
+    return request('GET', `/api/events/${encodeURIComponent(id)}`);
+  },
+  updateEvent(id: string, changes: EventChanges): Promise<CalendarEvent> {
+    return request('PATCH', `/api/events/${encodeURIComponent(id)}`, changes);
+  },
+  deleteEvent(id: string): Promise<void> {
+    return request('DELETE', `/api/events/${encodeURIComponent(id)}`);
+  },
+  setCalendarSelected(id: string, selected: boolean): Promise<Calendar> {
+    return request('PATCH', `/api/calendars/${encodeURIComponent(id)}`, { selected });
+  },
+  disconnectCalendarAccount(id: string): Promise<void> {
+    return request('DELETE', `/api/calendar-accounts/${encodeURIComponent(id)}`);
   },
 };
 

@@ -44,3 +44,16 @@ export async function loadMeetingProviders(): Promise<MeetingProvider[]> {
   const r = await orEmptyWhenMissing(api.meetingProviders(), null);
   return r === null ? KNOWN_PROVIDERS : r.providers;
 }
+
+/* A colour the app may paint with: only a plain hex colour from the provider, never other CSS. */
+export function safeColor(color: string | null | undefined): string | null {
+  return color && /^#[0-9a-fA-F]{3,8}$/.test(color) ? color : null;
+}
+
+/* The calendars by id, for colouring events and naming their calendar. */
+export function calendarIndex(list: CalendarList): Map<string, WritableCalendar> {
+  const out = new Map<string, WritableCalendar>();
+  for (const account of list.accounts)
+    for (const calendar of account.calendars) out.set(calendar.id, { calendar, account });
+  return out;
+}

@@ -56,6 +56,8 @@ function asOAuthMessage(data: unknown, provider: OAuthProvider): OAuthMessage | 
 
 /* Longest wait for the popup, after which the page stops watching it. */
 const MAX_WAIT_MS = 15 * 60 * 1000;
+/* How long a closed window may still deliver its message. */
+const CLOSE_GRACE_MS = 400;
 
 export function connectInPopup(provider: OAuthProvider): Promise<ConnectResult> {
   const w = 520;
@@ -87,9 +89,15 @@ export function connectInPopup(provider: OAuthProvider): Promise<ConnectResult> 
       result = parsed;
       finish();
     };
+    /* The callback page posts and closes at once, so the window may be seen closed just before
+     * its message is delivered: a closed window gets a moment for a late message. */
+    let closedSince = 0;
     const timer = window.setInterval(() => {
-      if (popup.closed || Date.now() - started > MAX_WAIT_MS) finish();
-    }, 500);
+      if (Date.now() - started > MAX_WAIT_MS) finish();
+      else if (!popup.closed) closedSince = 0;
+      else if (!closedSince) closedSince = Date.now();
+      else if (Date.now() - closedSince >= CLOSE_GRACE_MS) finish();
+    }, 250);
     window.addEventListener('message', onMessage);
   });
 }

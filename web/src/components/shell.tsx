@@ -40,12 +40,10 @@ function FreeBanner() {
     <section class="banner banner-warn" aria-label="Free plan">
       <p>
         <strong>You are on the Free plan.</strong>{' '}
-        {plan.status === 'trial_ended' ? 'Your trial has ended. ' : ''}
-        Connecting calendars needs a trial or a paid plan (Basic, Standard or Premium).
+        {plan.status === 'trial_ended' || plan.trial_ends_at ? 'Your trial has ended. ' : ''}
+        Calendars need a trial or a paid plan (Basic, Standard or Premium) —{' '}
+        <Link href="/settings/billing">Subscribe in Settings → Billing</Link>
       </p>
-      <Link href="/settings/billing" class="button button-small">
-        Choose a plan
-      </Link>
     </section>
   );
 }

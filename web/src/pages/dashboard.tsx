@@ -18,14 +18,24 @@ import timeGridPlugin from '@fullcalendar/timegrid';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import type { CalendarEvent } from '../api';
-import { loadCalendars } from '../calendars';
-import { Dialog } from '../components/dialog';
+import { calendarIndex, loadCalendars, safeColor } from '../calendars';
+import type { WritableCalendar } from '../calendars';
 import { browserTimeZone, nextHour } from '../datetime';
 import { useLoad } from '../load';
 import { Link } from '../router';
 import { useMe } from '../session';
 import { AddEventDialog } from './add-event';
 import type { EventDraft } from './add-event';
+import { EventDialog } from './event-details';
+
+/* How often the grid reads its events again, so events made outside Calendox show up. */
+const REFRESH_MS = 30_000;
+
+type Open =
+  | { kind: 'none' }
+  | { kind: 'add'; draft: EventDraft }
+  | { kind: 'edit'; event: CalendarEvent }
+  | { kind: 'show'; event: CalendarEvent };
 
 const NARROW = '(max-width: 640px)';
 
@@ -46,72 +56,21 @@ function toolbars(narrow: boolean): { header: ToolbarInput; footer: ToolbarInput
   };
 }
 
-function toInput(ev: CalendarEvent): EventInput {
+/* The grid's copy of an event, in its calendar's colour. All-day events are given as dates so the
+ * browser's zone cannot move them to another day. */
+function toInput(ev: CalendarEvent, calendars: Map<string, WritableCalendar>): EventInput {
+  const color = safeColor(calendars.get(ev.calendar_id)?.calendar.color);
   return {
     id: ev.id,
-    title: ev.title,
-    start: ev.start,
-    end: ev.end,
+    title: ev.title || '(No title)',
+    start: ev.all_day ? ev.start.slice(0, 10) : ev.start,
+    end: ev.all_day ? ev.end.slice(0, 10) : ev.end,
     allDay: ev.all_day,
+    backgroundColor: color ?? undefined,
+    borderColor: color ?? undefined,
+    classNames: ev.meeting?.join_url ? ['event-with-meeting'] : [],
     extendedProps: { event: ev },
   };
-}
-
-function formatWhen(ev: CalendarEvent): string {
-  const start = new Date(ev.start);
-  const end = new Date(ev.end);
-  if (ev.all_day) return start.toLocaleDateString(undefined, { dateStyle: 'full' });
-  const f = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-  return `${f.format(start)} – ${f.format(end)}`;
-}
-
-function EventDetails({ event, onClose }: { event: CalendarEvent; onClose: () => void }) {
-  const m = event.meeting;
-  return (
-    <Dialog title={event.title || 'Event'} onClose={onClose}>
-      <dl class="details">
-        <dt>When</dt>
-        <dd>{formatWhen(event)}</dd>
-        {event.location && (
-          <>
-            <dt>Location</dt>
-            <dd>{event.location}</dd>
-          </>
-        )}
-        {m && (
-          <>
-            <dt>Meeting</dt>
-            <dd>
-              {m.status === 'ready' && m.join_url ? (
-                <a href={m.join_url} target="_blank" rel="noopener noreferrer">
-                  Join{' '}
-                  {m.provider === 'zoom'
-                    ? 'Zoom'
-                    : m.provider === 'teams'
-                      ? 'Teams'
-                      : 'Google Meet'}{' '}
-                  meeting
-                </a>
-              ) : m.status === 'pending' ? (
-                'The meeting link is being created…'
-              ) : m.status === 'failed' ? (
-                `No meeting link: ${m.error ?? 'creating the meeting failed'}`
-              ) : (
-                'No meeting link'
-              )}
-              {m.passcode && <span class="muted"> · Passcode {m.passcode}</span>}
-            </dd>
-          </>
-        )}
-        {event.description && (
-          <>
-            <dt>Description</dt>
-            <dd class="pre-wrap">{event.description}</dd>
-          </>
-        )}
-      </dl>
-    </Dialog>
-  );
 }
 
 function CalendarNotice() {
@@ -135,8 +94,8 @@ export function DashboardPage() {
   const { plan } = useMe();
   const host = useRef<HTMLDivElement>(null);
   const calendarRef = useRef<Calendar | null>(null);
-  const [draft, setDraft] = useState<EventDraft | null>(null);
-  const [opened, setOpened] = useState<CalendarEvent | null>(null);
+  const indexRef = useRef<Map<string, WritableCalendar>>(new Map());
+  const [open, setOpen] = useState<Open>({ kind: 'none' });
   const [loadError, setLoadError] = useState<ApiError | null>(null);
 
   useEffect(() => {
@@ -145,17 +104,22 @@ export function DashboardPage() {
     const bars = toolbars(media.matches);
     const addNew = () => {
       const start = nextHour();
-      setDraft({ start, end: new Date(start.getTime() + 3_600_000), allDay: false });
+      setOpen({
+        kind: 'add',
+        draft: { start, end: new Date(start.getTime() + 3_600_000), allDay: false },
+      });
     };
+    /* The events of the visible range with their calendars (for the colours), read together. */
     const fetchEvents = (
       info: EventSourceFuncArg,
       ok: (events: EventInput[]) => void,
       fail: (error: Error) => void,
     ) => {
-      api.events(info.startStr, info.endStr).then(
-        (r) => {
+      Promise.all([api.events(info.startStr, info.endStr), loadCalendars().catch(() => null)]).then(
+        ([r, cals]) => {
+          if (cals) indexRef.current = calendarIndex(cals);
           setLoadError(null);
-          ok(r.events.map(toInput));
+          ok(r.events.map((ev) => toInput(ev, indexRef.current)));
         },
         (e: unknown) => {
           if (e instanceof ApiError && e.isNotFound) {
@@ -180,14 +144,19 @@ export function DashboardPage() {
       dayMaxEvents: true,
       selectable: true,
       selectMirror: true,
+      /* events are reachable with Tab and open with Enter, not only with a pointer */
+      eventInteractive: true,
       select: (sel) => {
-        setDraft({ start: sel.start, end: sel.end, allDay: sel.allDay });
+        setOpen({ kind: 'add', draft: { start: sel.start, end: sel.end, allDay: sel.allDay } });
         sel.view.calendar.unselect();
       },
       eventClick: (arg: EventClickArg) => {
         arg.jsEvent.preventDefault();
+        /* The grid's pointer handling keeps a click from focusing the event; focusing it here
+         * lets the dialog give focus back to it when it closes. */
+        arg.el.focus();
         const ev = arg.event.extendedProps.event as CalendarEvent | undefined;
-        if (ev) setOpened(ev);
+        if (ev) setOpen({ kind: 'show', event: ev });
       },
       events: fetchEvents,
     });
@@ -198,13 +167,26 @@ export function DashboardPage() {
       calendar.setOption('headerToolbar', b.header);
       calendar.setOption('footerToolbar', b.footer);
     };
+    /* Events made outside Calendox: read again now and then, and when the person comes back. */
+    const refetch = () => {
+      if (document.visibilityState === 'visible') calendar.refetchEvents();
+    };
+    const timer = window.setInterval(refetch, REFRESH_MS);
     media.addEventListener('change', onMedia);
+    window.addEventListener('focus', refetch);
+    document.addEventListener('visibilitychange', refetch);
     return () => {
+      window.clearInterval(timer);
       media.removeEventListener('change', onMedia);
+      window.removeEventListener('focus', refetch);
+      document.removeEventListener('visibilitychange', refetch);
       calendar.destroy();
       calendarRef.current = null;
     };
   }, []);
+
+  const refetch = () => calendarRef.current?.refetchEvents();
+  const close = () => setOpen({ kind: 'none' });
 
   return (
     <section class="page page-calendar">
@@ -217,28 +199,56 @@ export function DashboardPage() {
         <div class="notice notice-error" role="alert">
           <p>Events could not be loaded: {loadError.message}</p>
           {loadError.hint && <p class="muted">{loadError.hint}</p>}
-          <button
-            type="button"
-            class="button button-small"
-            onClick={() => calendarRef.current?.refetchEvents()}
-          >
+          <button type="button" class="button button-small" onClick={refetch}>
             Try again
           </button>
         </div>
       )}
       <div class="calendar-host" ref={host} />
-      {draft && (
+      {open.kind === 'add' && (
         <AddEventDialog
+          key="add"
           plan={plan.name}
-          draft={draft}
-          onClose={() => setDraft(null)}
-          onSaved={() => {
-            setDraft(null);
-            calendarRef.current?.refetchEvents();
+          draft={open.draft}
+          onClose={close}
+          onSaved={(ev) => {
+            setOpen({ kind: 'show', event: ev });
+            refetch();
           }}
         />
       )}
-      {opened && <EventDetails event={opened} onClose={() => setOpened(null)} />}
+      {open.kind === 'edit' && (
+        <AddEventDialog
+          key={`edit-${open.event.id}`}
+          plan={plan.name}
+          draft={{
+            start: new Date(open.event.start),
+            end: new Date(open.event.end),
+            allDay: false,
+          }}
+          editing={open.event}
+          onClose={() => setOpen({ kind: 'show', event: open.event })}
+          onSaved={(ev) => {
+            setOpen({ kind: 'show', event: ev });
+            refetch();
+          }}
+        />
+      )}
+      {open.kind === 'show' && (
+        <EventDialog
+          key={`show-${open.event.id}`}
+          event={open.event}
+          calendar={indexRef.current.get(open.event.calendar_id) ?? null}
+          onClose={close}
+          onEdit={(ev) => setOpen({ kind: 'edit', event: ev })}
+          onDeleted={(id) => {
+            calendarRef.current?.getEventById(id)?.remove();
+            close();
+            refetch();
+          }}
+          onChanged={() => refetch()}
+        />
+      )}
     </section>
   );
 }
