@@ -15,12 +15,12 @@ const struct job_kind job_kinds[] = {
 	{.name = "sessions.cleanup", .run = job_sessions_cleanup, .max_attempts = 3},
 	{.name = "zoom.revoke", .run = job_zoom_revoke, .max_attempts = 8, .lease_ms = 60000},
 	{.name = "google.revoke", .run = job_google_revoke, .max_attempts = 8, .lease_ms = 60000},
-	/* Every page of a round is an attempt of its own (sync.c), so the bound is pages plus
-	 * retries; sync.c gives up a page after 8 failures in a row. */
+	/* A run goes through every page of a round; an attempt is spent only by a failed fetch, and
+	 * sync.c gives up a page after 8 failures in a row. */
 	{.name = "calendar.sync",
 	 .run = job_calendar_sync,
 	 .on_failed = job_calendar_sync_failed,
-	 .max_attempts = 2000,
+	 .max_attempts = 40,
 	 .lease_ms = 60000,
 	 .max_backoff_ms = 60000},
 	{.name = "calendar.poll", .run = job_calendar_poll, .max_attempts = 3},

@@ -10,13 +10,14 @@
  * id keeps that free of duplicates. A 410 (a dead cursor) drops it and starts a full round, at the
  * end of which events of the window that the round did not report are marked deleted.
  *
- * One page per run. The egress completion runs on the egress thread, which must never do store
- * I/O, so it parses the page, parks it here in memory keyed by the job id and the attempt, and
- * finishes the run as RETRY after 1 ms. The next run (attempt + 1) takes the parked page, stores
- * it in one transaction and fetches the next page. A parked page that is never taken (the process
- * stopped, or another instance claimed the job) is simply fetched again from the round's start,
- * which is why the attempt must match exactly. Failed fetches park the position with a failure
- * count, so the run after the backoff fetches the same page again.
+ * A run goes through the round page by page. The egress completion runs on the egress thread,
+ * which must never do store I/O, so it only parses the page and hands it back with
+ * job_run_continue(): a worker stores it in one transaction and fetches the next page, within the
+ * same attempt. A fetch that fails ends the run as RETRY and parks its position in memory (keyed
+ * by the job id and the attempt, with a failure count), so the run after the backoff fetches the
+ * same page again; a position that is not found (the process restarted, another instance took the
+ * job, or too many rounds failed at once) starts the round again from its first page, which the
+ * upsert keeps free of duplicates.
  *
  * One round at a time per calendar: the idempotency key is "calendar.sync:<calendar>:<generation>"
  * and the generation moves on only when a round ends (finished, nothing to do, or given up), so
@@ -56,7 +57,7 @@
 #define SYNC_FETCH_TIMEOUT_MS 30000
 #define SYNC_FAILURES_MAX 8 /* failed fetches of one page in a row before giving up */
 #define SYNC_BACKOFF_MAX_MS 60000
-#define SYNC_HANDOFF_MAX 64 /* parked pages kept at most (the oldest go first) */
+#define SYNC_HANDOFF_MAX 1024 /* parked failed positions kept at most (the oldest go) */
 #define SYNC_HANDOFF_TTL_MS (10 * 60 * 1000)
 #define SYNC_POLL_BATCH 500     /* calendars one poll enqueues at most */
 #define SYNC_POLL_PERIODIC_S 60 /* the runner's interval for calendar.poll (kinds.c) */
@@ -71,18 +72,16 @@ struct sync_position {
 	int64_t rejected_version; /* token version the provider refused (401); 0 when none */
 };
 
-/* A fetched page (or a failed fetch) waiting for the job's next attempt. */
+/* The position of a failed fetch, waiting for the job's next attempt. */
 struct sync_handoff {
 	int64_t job_id;
-	int attempt;              /* the attempt that fetched it; only attempt + 1 takes it */
+	int attempt;              /* the attempt that failed; only attempt + 1 takes it */
 	int64_t parked_ms;        /* time_now_ms() when parked */
-	struct sync_position pos; /* the position that was fetched */
-	bool has_page;
-	struct cal_event_page page;
+	struct sync_position pos; /* the position to fetch again */
 	struct sync_handoff *next;
 };
 
-/* The one mutable global of this file: pages parked between the egress thread and a worker. */
+/* The one mutable global of this file: failed positions parked between attempts. */
 static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sync_handoff *handoffs; /* newest first; under handoff_lock */
 static size_t handoffs_n;             /* under handoff_lock */
@@ -92,8 +91,6 @@ static void handoff_free(struct sync_handoff *h)
 	if (!h)
 		return;
 	free(h->pos.next);
-	if (h->has_page)
-		cal_event_page_release(&h->page);
 	free(h);
 }
 
@@ -223,13 +220,14 @@ static enum cx_err meetings_follow(struct store_conn *c, int64_t calendar_id)
 	return e;
 }
 
-/* Stores a parked page in one transaction and moves pos on. *finished tells that the page ended
- * the round (cursor stored, generation moved on). */
+/* Stores a fetched page (fetched at *pos) in one transaction and moves *pos on to the next page,
+ * or to a full round's first page after a 410. *finished tells that the page ended the round
+ * (cursor stored, generation moved on). */
 static enum cx_err store_page(struct store_conn *c, const struct store_sync_target *t,
-                              struct sync_handoff *h, struct sync_position *pos, bool *finished)
+                              const struct cal_event_page *page, struct sync_position *pos,
+                              bool *finished)
 {
 	int64_t now = time_wall_s();
-	const struct cal_event_page *page = &h->page;
 	*finished = false;
 	enum cx_err err = store_begin(c);
 	if (err)
@@ -242,47 +240,71 @@ static enum cx_err store_page(struct store_conn *c, const struct store_sync_targ
 		goto out;
 	if (page->full_sync_required) {
 		err = store_calendar_sync_reset(c, t->calendar_id);
-		memset(pos, 0, sizeof(*pos));
-		pos->window_start = now - SYNC_BACK_S;
-		pos->window_end = now + SYNC_AHEAD_S;
-	} else if (page->next_page_token) {
-		*pos = h->pos;
-		pos->next = xstrdup(page->next_page_token);
-		pos->failures = 0; /* h keeps (and frees) the token it fetched with */
-	} else {
-		if (!h->pos.incremental)
-			err = store_events_sweep(c, t->calendar_id, t->generation,
-			                         h->pos.window_start, h->pos.window_end, now, NULL);
-		if (!err && !h->pos.incremental)
+	} else if (!page->next_page_token) {
+		if (!pos->incremental)
+			err = store_events_sweep(c, t->calendar_id, t->generation, pos->window_start,
+			                         pos->window_end, now, NULL);
+		if (!err && !pos->incremental)
 			err = meetings_follow(c, t->calendar_id);
 		if (!err)
 			err = store_calendar_sync_finish(c, t->calendar_id, page->next_sync_token,
 			                                 now);
 		if (!err)
 			err = follow_up(c, t->calendar_id);
-		*finished = !err;
 	}
 	if (!err)
 		err = store_commit(c);
 out:
 	if (err) {
 		store_rollback(c);
-		*finished = false;
+		return err;
 	}
-	return err;
+	if (page->full_sync_required) {
+		free(pos->next);
+		memset(pos, 0, sizeof(*pos));
+		pos->window_start = now - SYNC_BACK_S;
+		pos->window_end = now + SYNC_AHEAD_S;
+	} else if (page->next_page_token) {
+		free(pos->next);
+		pos->next = xstrdup(page->next_page_token);
+		pos->failures = 0;
+	} else {
+		*finished = true;
+	}
+	return CX_OK;
 }
 
+/* One run's fetch state across its pages; the answer fields are filled off the worker. */
 struct sync_fetch {
 	struct job_run *run;
 	bool google;
 	char *calendar_external_id;
 	char *sync_token;         /* the stored cursor for incremental rounds; may be NULL */
-	struct sync_position pos; /* owned; handed to the parked entry */
+	struct sync_position pos; /* owned: what is being fetched */
 	int64_t token_version;    /* of the access token the request carried */
+	bool forced;              /* a refresh was forced after a 401 in this run */
+	size_t pages;             /* pages stored by this run */
+	/* the answer */
+	enum cx_err token_err;
+	enum cx_err err;
+	struct cal_event_page page;
+	struct cal_error ce;
 };
+
+static void answer_reset(struct sync_fetch *f)
+{
+	cal_event_page_release(&f->page);
+	memset(&f->page, 0, sizeof(f->page));
+	memset(&f->ce, 0, sizeof(f->ce));
+	f->err = f->token_err = CX_OK;
+}
 
 static void sync_fetch_free(struct sync_fetch *f)
 {
+	if (!f)
+		return;
+	answer_reset(f);
+	free(f->pos.next);
 	free(f->calendar_external_id);
 	free(f->sync_token);
 	free(f);
@@ -298,86 +320,19 @@ static int64_t backoff_ms(int failures)
 	return ms + (int64_t)sec_random_uniform((uint32_t)(ms / 4 + 1));
 }
 
-/* On the egress thread: no store I/O. Parks the page (or the failed position) for the next
- * attempt and finishes the run. */
+static enum job_outcome page_step(struct job_run *run, struct store_conn *c, void *arg);
+
+/* On the egress thread: no store I/O. Parses the page and hands it back to a worker. */
 static void fetched(struct egress_response *resp, void *arg)
 {
 	struct sync_fetch *f = arg;
-	struct job_run *run = f->run;
-	struct cal_event_page page;
-	struct cal_error ce;
 	int64_t now = time_wall_s();
-	memset(&page, 0, sizeof(page));
-	memset(&ce, 0, sizeof(ce));
-	enum cx_err e =
-	    f->google ? google_parse_event_page(resp, now, f->calendar_external_id, &page, &ce)
-	              : graph_parse_event_page(resp, now, f->calendar_external_id, &page, &ce);
+	f->err = f->google ? google_parse_event_page(resp, now, f->calendar_external_id, &f->page,
+	                                             &f->ce)
+	                   : graph_parse_event_page(resp, now, f->calendar_external_id, &f->page,
+	                                            &f->ce);
 	egress_response_free(resp);
-
-	struct sync_handoff *h = xcalloc(1, sizeof(*h));
-	h->job_id = run->job->id;
-	h->attempt = run->job->attempts;
-	h->pos = f->pos;
-	enum job_outcome outcome = JOB_OUTCOME_RETRY;
-	if (!e) {
-		h->has_page = true;
-		h->page = page;
-		h->pos.rejected_version = 0;
-		run->retry_after_ms = 1;
-		snprintf(run->error, sizeof(run->error), "page fetched (%zu events), storing it",
-		         page.n);
-	} else {
-		h->pos.failures++;
-		snprintf(run->error, sizeof(run->error), "fetching events failed: status %ld %s %s",
-		         ce.http_status, ce.reason[0] ? ce.reason : cx_strerror(e), ce.message);
-		if (ce.auth_invalid) {
-			/* The token was refused (expired early, revoked): retry at once with a
-			 * refresh forced for exactly this version. */
-			h->pos.rejected_version = f->token_version;
-			run->retry_after_ms = 1;
-		} else if (ce.rate_limited && ce.retry_after_s > 0) {
-			run->retry_after_ms = ce.retry_after_s * 1000;
-		} else if (ce.rate_limited || ce.retryable) {
-			run->retry_after_ms = backoff_ms(h->pos.failures);
-		} else {
-			outcome = JOB_OUTCOME_FAIL;
-		}
-		if (h->pos.failures >= SYNC_FAILURES_MAX)
-			outcome = JOB_OUTCOME_FAIL;
-	}
-	if (outcome == JOB_OUTCOME_RETRY)
-		handoff_put(h);
-	else
-		handoff_free(h);
-	f->pos.next = NULL; /* handed to h */
-	sync_fetch_free(f);
-	job_run_finish(run, outcome);
-}
-
-/* Without a usable token the page waits: parked for the next attempt when it may come soon
- * (busy, upstream trouble), given up when the account needs reconnecting or is suspended (the
- * refresher has recorded why). Runs on whichever thread token_get answered on. */
-static void token_failed(struct sync_fetch *f, enum cx_err err)
-{
-	struct job_run *run = f->run;
-	enum job_outcome outcome = JOB_OUTCOME_FAIL;
-	snprintf(run->error, sizeof(run->error), "no usable access token: %s", cx_strerror(err));
-	f->pos.failures++;
-	if ((err == CX_EBUSY || err == CX_EUPSTREAM || err == CX_EDB) &&
-	    f->pos.failures < SYNC_FAILURES_MAX) {
-		struct sync_handoff *h = xcalloc(1, sizeof(*h));
-		h->job_id = run->job->id;
-		h->attempt = run->job->attempts;
-		h->pos = f->pos;
-		f->pos.next = NULL;
-		handoff_put(h);
-		run->retry_after_ms = backoff_ms(h->pos.failures);
-		outcome = JOB_OUTCOME_RETRY;
-	}
-	free(f->pos.next);
-	f->pos.next = NULL;
-	sync_fetch_free(f);
-	job_run_finish(run, outcome);
+	job_run_continue(f->run, page_step, f);
 }
 
 /* token_get's answer: builds and submits the page request with the token. */
@@ -388,7 +343,8 @@ static void with_token(enum cx_err err, const char *access, int64_t version, voi
 	const struct job_env *env = run->app;
 	struct egress_request *r = NULL;
 	if (err) {
-		token_failed(f, err);
+		f->token_err = err;
+		job_run_continue(run, page_step, f);
 		return;
 	}
 	f->token_version = version;
@@ -415,12 +371,10 @@ static void with_token(enum cx_err err, const char *access, int64_t version, voi
 		                        link, &r);
 	}
 	if (e) {
-		snprintf(run->error, sizeof(run->error), "building the events request failed: %s",
-		         cx_strerror(e));
-		free(pos->next);
-		pos->next = NULL;
-		sync_fetch_free(f);
-		job_run_finish(run, JOB_OUTCOME_FAIL);
+		/* Cannot happen with a stored position; fail the fetch as unreadable. */
+		f->err = e;
+		f->ce.retryable = false;
+		job_run_continue(run, page_step, f);
 		return;
 	}
 	r->done = fetched;
@@ -431,22 +385,61 @@ static void with_token(enum cx_err err, const char *access, int64_t version, voi
 }
 
 /* Asks for a usable token (refreshed first when it is about to expire, or forced when the
- * provider refused this version) and fetches pos (taken) with it. */
-static enum job_outcome fetch(struct job_run *run, const struct store_sync_target *t,
-                              struct sync_position *pos)
+ * provider refused the version rejected) and fetches f->pos with it. */
+static enum job_outcome fetch(struct sync_fetch *f, int64_t account_id, int64_t user_id,
+                              int64_t rejected)
 {
-	const struct job_env *env = run->app;
-	struct sync_fetch *f = xcalloc(1, sizeof(*f));
-	f->run = run;
-	f->google = strcmp(t->provider, "google") == 0;
-	f->calendar_external_id = xstrdup(t->calendar_external_id);
-	f->sync_token = t->sync_token ? xstrdup(t->sync_token) : NULL;
-	f->pos = *pos;
-	pos->next = NULL;
-	int64_t rejected = f->pos.rejected_version;
-	token_get(env->tokens, TOKEN_CALENDAR, t->account_id, t->user_id, rejected > 0, rejected,
+	const struct job_env *env = f->run->app;
+	answer_reset(f);
+	token_get(env->tokens, TOKEN_CALENDAR, account_id, user_id, rejected > 0, rejected,
 	          with_token, f);
 	return JOB_OUTCOME_PENDING;
+}
+
+/* A fetch failed (or storing its page did: why says so): park the position for the run after
+ * the backoff (same page again), or give up. The run ends here. */
+static enum job_outcome fetch_failed(struct sync_fetch *f, const char *why)
+{
+	struct job_run *run = f->run;
+	const struct cal_error *ce = &f->ce;
+	enum job_outcome outcome = JOB_OUTCOME_FAIL;
+	f->pos.failures++;
+	if (why) {
+		snprintf(run->error, sizeof(run->error), "%s", why);
+		run->retry_after_ms = backoff_ms(f->pos.failures);
+		outcome = JOB_OUTCOME_RETRY;
+	} else if (f->token_err) {
+		snprintf(run->error, sizeof(run->error), "no usable access token: %s",
+		         cx_strerror(f->token_err));
+		if (f->token_err == CX_EBUSY || f->token_err == CX_EUPSTREAM ||
+		    f->token_err == CX_EDB) {
+			run->retry_after_ms = backoff_ms(f->pos.failures);
+			outcome = JOB_OUTCOME_RETRY;
+		}
+	} else {
+		snprintf(run->error, sizeof(run->error), "fetching events failed: status %ld %s %s",
+		         ce->http_status, ce->reason[0] ? ce->reason : cx_strerror(f->err),
+		         ce->message);
+		if (ce->rate_limited && ce->retry_after_s > 0) {
+			run->retry_after_ms = ce->retry_after_s * 1000;
+			outcome = JOB_OUTCOME_RETRY;
+		} else if (ce->rate_limited || ce->retryable || ce->auth_invalid) {
+			run->retry_after_ms = backoff_ms(f->pos.failures);
+			outcome = JOB_OUTCOME_RETRY;
+		}
+	}
+	if (f->pos.failures >= SYNC_FAILURES_MAX)
+		outcome = JOB_OUTCOME_FAIL;
+	if (outcome == JOB_OUTCOME_RETRY) {
+		struct sync_handoff *h = xcalloc(1, sizeof(*h));
+		h->job_id = run->job->id;
+		h->attempt = run->job->attempts;
+		h->pos = f->pos;
+		f->pos.next = NULL; /* handed to h */
+		handoff_put(h);
+	}
+	sync_fetch_free(f);
+	return outcome;
 }
 
 static int64_t payload_calendar(const struct job *job)
@@ -473,15 +466,76 @@ static enum job_outcome done_idle(struct job_run *run, struct store_conn *c, int
 	return JOB_OUTCOME_DONE;
 }
 
+/* On a worker: the answer of a fetch. Stores the page and fetches the next one, or ends the
+ * run (finished, nothing to do, or failed for now). */
+static enum job_outcome page_step(struct job_run *run, struct store_conn *c, void *arg)
+{
+	struct sync_fetch *f = arg;
+	struct store_sync_target t;
+	enum job_outcome outcome = JOB_OUTCOME_DONE;
+	if (!c) {
+		sync_fetch_free(f);
+		return JOB_OUTCOME_RETRY;
+	}
+	int64_t calendar_id = payload_calendar(run->job);
+	enum cx_err e = store_sync_target_get(c, calendar_id, &t);
+	if (e == CX_ENOTFOUND) {
+		sync_fetch_free(f);
+		return JOB_OUTCOME_DONE; /* removed meanwhile */
+	}
+	if (e)
+		return fetch_failed(f, "reading the calendar failed");
+	if (strcmp(t.account_status, CALENDAR_ACCOUNT_ACTIVE) != 0 || !t.selected) {
+		outcome = done_idle(run, c, calendar_id,
+		                    t.selected ? "account not active" : "calendar not selected");
+		sync_fetch_free(f);
+		goto out;
+	}
+	if (!f->token_err && f->err && f->ce.auth_invalid && !f->forced) {
+		/* The token was refused (expired early, revoked): fetch the same page again at
+		 * once with a refresh forced for exactly this version. */
+		f->forced = true;
+		outcome = fetch(f, t.account_id, t.user_id, f->token_version);
+		goto out;
+	}
+	if (f->token_err || f->err) {
+		outcome = fetch_failed(f, NULL);
+		goto out;
+	}
+	bool finished = false;
+	bool was_incremental = f->pos.incremental;
+	e = store_page(c, &t, &f->page, &f->pos, &finished);
+	if (e) {
+		char why[128];
+		snprintf(why, sizeof(why), "storing events failed: %s", cx_strerror(e));
+		outcome = fetch_failed(f, why);
+		goto out;
+	}
+	f->pages++;
+	if (finished) {
+		log_info("calendar synced", "calendar=%lld provider=%s mode=%s events=%zu pages=%zu",
+		         (long long)calendar_id, t.provider,
+		         was_incremental ? "incremental" : "full", f->page.n, f->pages);
+		sync_fetch_free(f);
+		goto out;
+	}
+	if (f->page.full_sync_required) {
+		log_info("calendar sync cursor expired, full resync", "calendar=%lld",
+		         (long long)calendar_id);
+		free(f->sync_token);
+		f->sync_token = NULL;
+	}
+	outcome = fetch(f, t.account_id, t.user_id, 0);
+out:
+	store_sync_target_release(&t);
+	return outcome;
+}
+
 enum job_outcome job_calendar_sync(struct job_run *run)
 {
 	const struct job_env *env = run->app;
 	struct store_conn *c = store_conn(env->store);
 	struct store_sync_target t;
-	struct sync_position pos;
-	struct sync_handoff *h = NULL;
-	enum job_outcome outcome = JOB_OUTCOME_RETRY;
-	memset(&pos, 0, sizeof(pos));
 	int64_t calendar_id = payload_calendar(run->job);
 	if (calendar_id <= 0) {
 		snprintf(run->error, sizeof(run->error), "the sync job names no calendar");
@@ -495,56 +549,33 @@ enum job_outcome job_calendar_sync(struct job_run *run)
 		         cx_strerror(e));
 		return JOB_OUTCOME_RETRY;
 	}
-	h = handoff_take(run->job->id, run->job->attempts);
+	struct sync_handoff *h = handoff_take(run->job->id, run->job->attempts);
+	enum job_outcome outcome;
 	if (strcmp(t.account_status, CALENDAR_ACCOUNT_ACTIVE) != 0 || !t.selected) {
 		outcome = done_idle(run, c, calendar_id,
 		                    t.selected ? "account not active" : "calendar not selected");
-		goto out;
+		handoff_free(h);
+		store_sync_target_release(&t);
+		return outcome;
 	}
-	if (h && h->has_page) {
-		bool finished = false;
-		size_t n = h->page.n;
-		e = store_page(c, &t, h, &pos, &finished);
-		if (e) {
-			/* Fetch the same page again after a pause. */
-			snprintf(run->error, sizeof(run->error), "storing events failed: %s",
-			         cx_strerror(e));
-			cal_event_page_release(&h->page);
-			h->has_page = false;
-			h->attempt = run->job->attempts;
-			h->pos.failures++;
-			run->retry_after_ms = backoff_ms(h->pos.failures);
-			if (h->pos.failures < SYNC_FAILURES_MAX) {
-				handoff_put(h);
-				h = NULL;
-			} else {
-				outcome = JOB_OUTCOME_FAIL;
-			}
-			goto out;
-		}
-		if (finished) {
-			log_info("calendar synced", "calendar=%lld provider=%s mode=%s events=%zu",
-			         (long long)calendar_id, t.provider,
-			         h->pos.incremental ? "incremental" : "full", n);
-			outcome = JOB_OUTCOME_DONE;
-			goto out;
-		}
-		if (h->page.full_sync_required) {
-			log_info("calendar sync cursor expired, full resync", "calendar=%lld",
-			         (long long)calendar_id);
-			free(t.sync_token);
-			t.sync_token = NULL;
-		}
-	} else if (h) {
-		pos = h->pos;
+	struct sync_fetch *f = xcalloc(1, sizeof(*f));
+	f->run = run;
+	f->google = strcmp(t.provider, "google") == 0;
+	f->calendar_external_id = xstrdup(t.calendar_external_id);
+	f->sync_token = t.sync_token ? xstrdup(t.sync_token) : NULL;
+	if (h) {
+		/* The page that failed last time, unless the cursor it followed is gone. */
+		f->pos = h->pos;
 		h->pos.next = NULL;
+		if (f->pos.incremental && !f->sync_token) {
+			free(f->pos.next);
+			position_fresh(&t, time_wall_s(), &f->pos);
+		}
 	} else {
-		position_fresh(&t, time_wall_s(), &pos);
+		position_fresh(&t, time_wall_s(), &f->pos);
 	}
-	outcome = fetch(run, &t, &pos);
-out:
-	free(pos.next);
 	handoff_free(h);
+	outcome = fetch(f, t.account_id, t.user_id, 0);
 	store_sync_target_release(&t);
 	return outcome;
 }
