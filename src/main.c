@@ -169,7 +169,7 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	if (open_store(&cfg, &st))
 		goto out;
-	enum cx_err err = egress_start(64, 4096, &egress);
+	enum cx_err err = egress_start(cfg.egress_concurrency, 4096, &egress);
 	if (err) {
 		fprintf(stderr, "calendox: starting the egress thread failed: %s\n", cx_strerror(err));
 		goto out;

@@ -40,6 +40,7 @@ static const char *const known_keys[] = {
     "CALENDOX_PLAN_BASIC_ACCOUNTS",
     "CALENDOX_PLAN_STANDARD_ACCOUNTS",
     "CALENDOX_SYNC_POLL_S",
+    "CALENDOX_EGRESS_CONCURRENCY",
     "CALENDOX_ZOOM_CLIENT_ID",
     "CALENDOX_ZOOM_CLIENT_SECRET",
     "CALENDOX_ZOOM_WEBHOOK_SECRET",
@@ -598,6 +599,10 @@ enum cx_err config_load(struct config *cfg, const char *file, config_getenv_fn g
 	if (rc != CX_OK)
 		goto out;
 	rc = get_int(&src, "CALENDOX_SYNC_POLL_S", 60, 1, 86400, &cfg->sync_poll_s, err, err_len);
+	if (rc != CX_OK)
+		goto out;
+	rc = get_int(&src, "CALENDOX_EGRESS_CONCURRENCY", 64, 1, 4096, &cfg->egress_concurrency,
+	             err, err_len);
 	if (rc != CX_OK)
 		goto out;
 	rc = load_provider(&src, cfg->sandbox, &zoom_defaults, &cfg->zoom, err, err_len);

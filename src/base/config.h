@@ -42,6 +42,8 @@ struct config {
 	int plan_standard_accounts; /* CALENDOX_PLAN_STANDARD_ACCOUNTS, 5 */
 	int sync_poll_s;     /* CALENDOX_SYNC_POLL_S, 60: calendars not synced for this long are
 	                      * synced again by the periodic poll (1 to 86400) */
+	int egress_concurrency; /* CALENDOX_EGRESS_CONCURRENCY, 64: provider transfers in flight at
+	                         * once (1 to 4096) */
 	bool secure_cookies; /* derived: public_url starts with https:// */
 	struct provider_config zoom, google, microsoft;
 };

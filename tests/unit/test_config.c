@@ -95,6 +95,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.plan_basic_accounts, 2);
 	assert_int_equal(cfg.plan_standard_accounts, 5);
 	assert_int_equal(cfg.sync_poll_s, 60);
+	assert_int_equal(cfg.egress_concurrency, 64);
 	for (int i = 0; i < SEC_KEY_BYTES; i++)
 		assert_int_equal(cfg.secret_key[i], i + 1);
 
@@ -179,6 +180,7 @@ static void test_explicit_values(void **state)
 	env_set("CALENDOX_PUBLIC_URL", "https://cal.example.com/");
 	env_set("CALENDOX_HTTP_THREADS", "16");
 	env_set("CALENDOX_TRIAL_DAYS", "0");
+	env_set("CALENDOX_EGRESS_CONCURRENCY", "4096");
 	env_set("CALENDOX_LOG_LEVEL", "debug");
 	env_set("CALENDOX_ZOOM_OAUTH_URL", "http://127.0.0.1:5000");
 	env_set("CALENDOX_ZOOM_CLIENT_ID", "zid");
@@ -192,6 +194,7 @@ static void test_explicit_values(void **state)
 	assert_true(cfg.secure_cookies);
 	assert_int_equal(cfg.http_threads, 16);
 	assert_int_equal(cfg.trial_days, 0);
+	assert_int_equal(cfg.egress_concurrency, 4096);
 	assert_string_equal(cfg.log_level, "debug");
 	assert_string_equal(cfg.zoom.auth_url, "http://127.0.0.1:5000/oauth/authorize");
 	assert_string_equal(cfg.zoom.revoke_url, "http://127.0.0.1:5000/oauth/revoke");
@@ -241,6 +244,9 @@ static void test_invalid_values(void **state)
 	             "CALENDOX_TRIAL_DAYS: expected a whole number from 0 to 3650");
 	expect_error("CALENDOX_SYNC_POLL_S", "0",
 	             "CALENDOX_SYNC_POLL_S: expected a whole number from 1 to 86400");
+	const char *egress = "CALENDOX_EGRESS_CONCURRENCY: expected a whole number from 1 to 4096";
+	expect_error("CALENDOX_EGRESS_CONCURRENCY", "0", egress);
+	expect_error("CALENDOX_EGRESS_CONCURRENCY", "4097", egress);
 	expect_error("CALENDOX_PUBLIC_URL", "localhost:8080",
 	             "CALENDOX_PUBLIC_URL: expected a URL starting with http:// or https://");
 	expect_error("CALENDOX_SANDBOX", "ftp://x",
