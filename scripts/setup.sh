@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libmicrohttpd-dev libjansson-dev libsodium-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev
+	libpq-dev postgresql
 	tzdata ca-certificates python3 curl
 	nginx-light wrk
 	chromium fonts-dejavu-core

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs every test suite, then prints one line "N passed, N failed".
 # Stages: the normal build's unit tests and fuzz-corpus replay (ctest), the API black-box suite
-# against the built binary, the web app's type check and build, the end-to-end tests in Chromium,
-# then the unit, fuzz and API suites again under AddressSanitizer + UndefinedBehaviorSanitizer.
-# A stage that cannot even build counts as one failure.
+# against the built binary on SQLite and again on PostgreSQL, the web app's type check and build,
+# the end-to-end tests in Chromium, then the unit, fuzz and API (SQLite) suites again under
+# AddressSanitizer + UndefinedBehaviorSanitizer. A stage that cannot even build counts as one
+# failure. A throw-away PostgreSQL (scripts/pg.sh) runs for the whole script and is stopped at
+# exit; the unit tests' PostgreSQL store test must run (CALENDOX_REQUIRE_PG=1).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,10 +36,20 @@ run_ctest() { # stage builddir
 	tally "$1" $((total - fails)) "$fails"
 }
 
-# The API runner prints "api: N passed, N failed" as its last line.
-run_api() { # stage binary
+# The API runner prints "api: N passed, N failed" as its last line. The third argument picks the
+# store: sqlite (a file per server) or postgresql (a database per server on the test server).
+run_api() { # stage binary [sqlite|postgresql]
 	local out line
-	out=$(python3 tests/api/run.py --binary "$2" 2>&1)
+	if [ "${3:-sqlite}" = postgresql ]; then
+		if [ -z "${CALENDOX_TEST_DATABASE_URL:-}" ]; then
+			echo "no PostgreSQL server: $1 not run"
+			tally "$1" 0 1
+			return
+		fi
+		out=$(python3 tests/api/run.py --binary "$2" 2>&1)
+	else
+		out=$(env -u CALENDOX_TEST_DATABASE_URL python3 tests/api/run.py --binary "$2" 2>&1)
+	fi
 	echo "$out" | tail -n 60
 	line=$(echo "$out" | grep -E '^api: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
 	if [ -z "$line" ]; then
@@ -69,12 +81,26 @@ build() { # dir cmake-args…
 	return "${PIPESTATUS[0]}"
 }
 
+echo "== PostgreSQL (throw-away server for the store test and the API suite)"
+export CALENDOX_REQUIRE_PG=1
+pgdir=$(mktemp -d /tmp/calendox-pg-XXXXXX)
+trap 'scripts/pg.sh stop "$pgdir"' EXIT
+if pg_url=$(scripts/pg.sh start "$pgdir"); then
+	export CALENDOX_TEST_DATABASE_URL=$pg_url
+	echo "started $pg_url"
+else
+	unset CALENDOX_TEST_DATABASE_URL
+	tally "postgresql start" 0 1
+fi
+
 echo "== build"
 if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo && [ -x build/calendox ]; then
 	echo "== unit tests and fuzz-corpus replay"
 	run_ctest "unit+fuzz" build
 	echo "== API black-box tests"
 	run_api "api" build/calendox
+	echo "== API black-box tests on PostgreSQL"
+	run_api "api (postgresql)" build/calendox postgresql
 	echo "== web app (type check and build) and end-to-end tests in Chromium"
 	if scripts/web.sh --with-e2e; then
 		tally "web build" 1 0

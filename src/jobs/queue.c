@@ -92,9 +92,22 @@ void job_free(struct job *job)
 	free(job);
 }
 
+#define CLAIM_SET                                                                                  \
+	"UPDATE jobs SET state = 'running', lease_owner = $1, "                                    \
+	"lease_until_ms = $3, attempts = attempts + 1, updated_at_ms = $2 "                       \
+	"WHERE id = (SELECT id FROM jobs WHERE "                                                   \
+	"(state = 'queued' AND run_at_ms <= $2) OR "                                               \
+	"(state = 'running' AND lease_until_ms <= $2) "                                            \
+	"ORDER BY run_at_ms, id LIMIT 1"
+#define CLAIM_RETURNING                                                                            \
+	") RETURNING id, kind, payload, idempotency_key, attempts, run_at_ms, "                   \
+	"lease_until_ms, last_error"
+
 /* Why one statement: the pick and the update happen under the same write lock, so two workers can
- * never claim the same job; the transaction around it is where PostgreSQL's FOR UPDATE SKIP LOCKED
- * will go. */
+ * never claim the same job. SQLite's BEGIN IMMEDIATE gives that lock to one writer at a time;
+ * PostgreSQL lets writers run side by side, so there the pick locks its row and skips rows other
+ * claimers hold (FOR UPDATE SKIP LOCKED): without it two workers could pick the same id and both
+ * update it. */
 enum cx_err job_claim(struct store_conn *c, const char *owner, int64_t lease_ms, struct job **out)
 {
 	int64_t now = time_wall_ms();
@@ -106,15 +119,10 @@ enum cx_err job_claim(struct store_conn *c, const char *owner, int64_t lease_ms,
 	if (err)
 		goto out;
 	began = true;
+	bool pg = strcmp(store_conn_backend(c), "postgresql") == 0;
 	err = store_query(c,
-			  "UPDATE jobs SET state = 'running', lease_owner = $1, "
-			  "lease_until_ms = $3, attempts = attempts + 1, updated_at_ms = $2 "
-			  "WHERE id = (SELECT id FROM jobs WHERE "
-			  "(state = 'queued' AND run_at_ms <= $2) OR "
-			  "(state = 'running' AND lease_until_ms <= $2) "
-			  "ORDER BY run_at_ms, id LIMIT 1) "
-			  "RETURNING id, kind, payload, idempotency_key, attempts, run_at_ms, "
-			  "lease_until_ms, last_error",
+			  pg ? CLAIM_SET " FOR UPDATE SKIP LOCKED" CLAIM_RETURNING
+			     : CLAIM_SET CLAIM_RETURNING,
 			  p, N(p), &rows);
 	if (err)
 		goto out;

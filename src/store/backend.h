@@ -1,4 +1,4 @@
-/* backend.h: the table of operations a store backend (sqlite.c, later postgres.c) provides to the
+/* backend.h: the table of operations a store backend (sqlite.c, postgres.c) provides to the
  * backend-neutral front in store.c and migrate.c. Private to src/store: nothing outside this folder
  * includes it.
  *
@@ -49,6 +49,10 @@ struct store_ops {
 	/* Several statements separated by ';' without parameters (migrations). */
 	enum cx_err (*exec_script)(struct store_conn *c, const char *sql);
 	enum cx_err (*table_exists)(struct store_conn *c, const char *table, bool *exists);
+	/* Inside a transaction: waits until no other process migrates the same database, until the
+	 * transaction ends. NULL when the transaction itself already excludes other writers
+	 * (SQLite's BEGIN IMMEDIATE). */
+	enum cx_err (*lock_schema)(struct store_conn *c);
 
 	enum cx_err (*query)(struct store_conn *c, const char *sql, const struct store_val *params,
 			     size_t n_params, struct store_rows **rows);
@@ -63,5 +67,8 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+/* "postgresql:" URLs, and the same backend under libpq's short scheme "postgres:". */
+extern const struct store_ops store_postgres_ops;
+extern const struct store_ops store_postgres_short_ops;
 
 #endif

@@ -46,12 +46,25 @@ out:
 	return err;
 }
 
+/* Opens a transaction that no other migrating process shares: SQLite's BEGIN IMMEDIATE already
+ * takes the write lock; PostgreSQL lets writers run side by side, so it takes a lock of its own. */
+static enum cx_err begin_exclusive(struct store_conn *c)
+{
+	enum cx_err err = store_begin(c);
+	if (!err && c->ops->lock_schema) {
+		err = c->ops->lock_schema(c);
+		if (err)
+			store_rollback(c);
+	}
+	return err;
+}
+
 static enum cx_err apply_one(struct store_conn *c, const struct store_migration *m)
 {
 	struct store_val version[] = {SV_INT(m->version)};
 	char *sql = NULL;
 	int64_t seen = 0;
-	enum cx_err err = store_begin(c);
+	enum cx_err err = begin_exclusive(c);
 	if (err)
 		goto out;
 	err = store_query_int(c, "SELECT COUNT(*) FROM schema_migrations WHERE version = $1",
@@ -91,11 +104,18 @@ out:
 enum cx_err store_migrate(struct store *st)
 {
 	struct store_conn *c = store_conn(st);
-	enum cx_err err = store_exec(c,
-				     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-				     "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-				     "applied_at BIGINT NOT NULL)",
-				     NULL, 0, NULL);
+	/* Two processes creating the table at once would collide on PostgreSQL, hence the lock. */
+	enum cx_err err = begin_exclusive(c);
+	if (!err)
+		err = store_exec(c,
+				 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+				 "applied_at BIGINT NOT NULL)",
+				 NULL, 0, NULL);
+	if (!err)
+		err = store_commit(c);
+	else if (store_in_transaction(c))
+		store_rollback(c);
 	for (int i = 0; !err && i < store_migrations_count; i++)
 		err = apply_one(c, &store_migrations[i]);
 	return err;

@@ -13,6 +13,8 @@
 
 static const struct store_ops *const backends[] = {
 	&store_sqlite_ops,
+	&store_postgres_ops,
+	&store_postgres_short_ops,
 };
 
 enum cx_err store_open(const char *url, struct store **out)
@@ -43,6 +45,11 @@ void store_close(struct store *st)
 const char *store_backend(const struct store *st)
 {
 	return st->ops->name;
+}
+
+const char *store_conn_backend(const struct store_conn *c)
+{
+	return c->ops->name;
 }
 
 struct store_conn *store_conn(struct store *st)

@@ -41,12 +41,16 @@ static inline struct store_val store_val_text(const char *s)
 #define SV_TEXT(x) store_val_text(x)
 #define SV_BLOB(p, n) ((struct store_val){.type = STORE_BLOB, .s = (const char *)(p), .len = (n)})
 
-/* url: "sqlite:path/to/file.db" (or "sqlite::memory:" for tests). CX_EINVAL for an unknown scheme.
+/* url: "sqlite:path/to/file.db" (or "sqlite::memory:" for tests), or a libpq URL
+ * "postgresql://user:password@host:port/dbname?…" ("postgres://" too). CX_EINVAL for an unknown
+ * scheme, CX_EDB when the database cannot be opened (the log line never carries the password).
  * Caller frees with store_close() after every thread released its connection. */
 enum cx_err store_open(const char *url, struct store **out);
 void store_close(struct store *st);
 /* "sqlite" or "postgresql". */
 const char *store_backend(const struct store *st);
+/* The same for the store a connection belongs to, for the few statements that differ. */
+const char *store_conn_backend(const struct store_conn *c);
 
 /* Runs the numbered migrations in src/store/sql/ that have not run yet, each in a transaction,
  * recording them in schema_migrations. Safe to run concurrently from several processes. */
@@ -59,7 +63,9 @@ struct store_conn *store_conn(struct store *st);
 /* Closes this thread's connection, if any. */
 void store_thread_done(struct store *st);
 
-/* Transactions: BEGIN IMMEDIATE on SQLite (a writer from the start, so no upgrade deadlocks). */
+/* Transactions: BEGIN IMMEDIATE on SQLite (a writer from the start, so no upgrade deadlocks);
+ * BEGIN (read committed) on PostgreSQL, where a failed statement aborts the whole transaction, so
+ * a caller rolls back after any error. */
 enum cx_err store_begin(struct store_conn *c);
 enum cx_err store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);

@@ -1,6 +1,10 @@
 """Black-box harness: starts the built `calendox serve` on a free loopback port with its own SQLite
 file and web root, and talks HTTP to it like a client would. The store file is read with Python's
-sqlite3 only to check that a refused request changed nothing."""
+sqlite3 only to check that a refused request changed nothing.
+
+With CALENDOX_TEST_DATABASE_URL set to a PostgreSQL server URL (postgresql://…/postgres, as
+scripts/pg.sh prints), each Server gets a fresh database cx_<random> on that server instead, read
+through `psql` (Python has no libpq module here), and dropped when the server closes."""
 
 import http.client
 import json
@@ -15,6 +19,55 @@ import base64
 import urllib.parse
 
 BINARY = os.environ.get("CALENDOX_BINARY", "build/calendox")
+PG_SERVER_URL = os.environ.get("CALENDOX_TEST_DATABASE_URL")
+
+
+def _pg_url(server_url, dbname):
+    """server_url with its database name replaced."""
+    u = urllib.parse.urlsplit(server_url)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, u.fragment))
+
+
+def _psql_binary():
+    """Debian's /usr/bin/psql is a Perl wrapper that costs as much as the query: use the real one."""
+    import glob
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"),
+                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    return found[-1] if found else "psql"
+
+
+PSQL = _psql_binary()
+
+
+def _psql(url, sql):
+    r = subprocess.run([PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url,
+                        "-c", sql], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+def _pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (bytes, bytearray)):
+        return "'\\x" + bytes(v).hex() + "'::bytea"
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _pg_inline(sql, params):
+    """The test's sqlite-style SQL ("?" placeholders) with the values written in as literals."""
+    parts = sql.split("?")
+    if len(parts) - 1 != len(params):
+        raise ValueError(f"{len(params)} parameters for {len(parts) - 1} placeholders: {sql}")
+    out = parts[0]
+    for v, rest in zip(params, parts[1:]):
+        out += _pg_literal(v) + rest
+    return out
 
 
 def free_port():
@@ -105,6 +158,12 @@ class Server:
     def __init__(self, extra_env=None, workers=2, sandbox=False):
         self.dir = tempfile.mkdtemp(prefix="calendox-api-")
         self.db = os.path.join(self.dir, "calendox.db")
+        self.pg_url = None
+        if PG_SERVER_URL:
+            name = "cx_" + os.urandom(8).hex()
+            _psql(PG_SERVER_URL, f"CREATE DATABASE {name}")
+            self.pg_url = _pg_url(PG_SERVER_URL, name)
+            self.pg_name = name
         self.web = os.path.join(self.dir, "web")
         os.makedirs(os.path.join(self.web, "assets"))
         with open(os.path.join(self.web, "index.html"), "w") as f:
@@ -118,7 +177,7 @@ class Server:
         self.log_path = os.path.join(self.dir, "server.log")
         self.env = dict(os.environ)
         self.env.update({
-            "CALENDOX_DATABASE": "sqlite:" + self.db,
+            "CALENDOX_DATABASE": self.pg_url or ("sqlite:" + self.db),
             "CALENDOX_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
             "CALENDOX_WEB_ROOT": self.web,
             "CALENDOX_JOB_WORKERS": str(workers),
@@ -168,6 +227,9 @@ class Server:
         if self.sandbox:
             self.sandbox.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.pg_url:
+            _psql(PG_SERVER_URL, f"DROP DATABASE IF EXISTS {self.pg_name} WITH (FORCE)")
+            self.pg_url = None
         return rc
 
     def log(self):
@@ -215,6 +277,11 @@ class Server:
         return b"".join(chunks)
 
     def db_query(self, sql, params=()):
+        if self.pg_url:
+            # One JSON array of rows; each row's values in column order.
+            out = _psql(self.pg_url, "SELECT COALESCE(json_agg(t), '[]') FROM (" +
+                        _pg_inline(sql, params) + ") t")
+            return json.loads(out, object_pairs_hook=lambda pairs: tuple(v for _, v in pairs))
         con = sqlite3.connect(self.db, timeout=10)
         try:
             return con.execute(sql, params).fetchall()
@@ -222,6 +289,9 @@ class Server:
             con.close()
 
     def db_exec(self, sql, params=()):
+        if self.pg_url:
+            _psql(self.pg_url, _pg_inline(sql, params))
+            return
         con = sqlite3.connect(self.db, timeout=10)
         try:
             con.execute(sql, params)
@@ -231,14 +301,29 @@ class Server:
 
     def snapshot(self):
         """Row counts of every table, to show that a refused request changed nothing."""
-        tables = [r[0] for r in self.db_query(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        if self.pg_url:
+            return self._pg_snapshot()
+        else:
+            tables = [r[0] for r in self.db_query(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
         out = {}
         for t in tables:
             if t in ("jobs", "login_attempts"):
                 continue  # housekeeping jobs and throttling counters move on their own
             out[t] = self.db_query(f"SELECT * FROM {t} ORDER BY 1")
         return out
+
+
+    def _pg_snapshot(self):
+        # One psql call for every table: starting psql costs more than the queries.
+        tables = [r[0] for r in self.db_query(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+            "AND tablename NOT IN ('jobs', 'login_attempts')")]
+        parts = [f"json_build_array('{t}', (SELECT COALESCE(json_agg(r), '[]') FROM "
+                 f"(SELECT * FROM {t} ORDER BY 1) r))" for t in tables]
+        out = _psql(self.pg_url, "SELECT json_build_array(" + ", ".join(parts) + ")")
+        pairs = json.loads(out, object_pairs_hook=lambda kv: tuple(v for _, v in kv))
+        return {name: rows for name, rows in pairs}
 
 
 class Client:
