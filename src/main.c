@@ -146,11 +146,18 @@ out:
 	return rc;
 }
 
+/* A job was enqueued somewhere (the listener's thread): wake the idle workers. */
+static void wake_workers(void *arg)
+{
+	job_runner_kick(arg);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	struct config cfg;
 	struct store *st = NULL;
 	struct job_runner *runner = NULL;
+	struct store_listener *listener = NULL;
 	struct http_server *srv = NULL;
 	struct egress *egress = NULL;
 	struct token_refresher *tokens = NULL;
@@ -206,6 +213,10 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	app.jobs = runner;
+	/* Jobs enqueued by other instances wake this one's workers at once; the poll stays. */
+	err = store_listen(st, JOB_NOTIFY_CHANNEL, wake_workers, runner, &listener);
+	if (err)
+		log_warn("job notifications unavailable, polling only", "error=%s", cx_strerror(err));
 
 	size_t n_routes;
 	const struct http_route *routes = api_routes(&n_routes);
@@ -242,6 +253,7 @@ static int cmd_serve(int argc, char **argv)
 out:
 	if (srv)
 		http_server_stop(srv);
+	store_unlisten(listener);
 	if (runner)
 		job_runner_stop(runner);
 	/* The refresher hands work to egress and writes the store: stop it before both. */

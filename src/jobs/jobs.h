@@ -79,9 +79,14 @@ struct job_runner_options {
 	void *app;
 };
 
+/* The store notification channel a new job is announced on (store_notify), so idle workers of every
+ * instance wake at once instead of at their next poll. */
+#define JOB_NOTIFY_CHANNEL "calendox_jobs"
+
 /* --- queue operations on a caller's connection (usually inside its transaction) --- */
 /* Enqueues a job due at run_at_ms (0 = now). With an idempotency key already used, nothing is
- * inserted and *id gets the existing job (*created false). id and created may be NULL. */
+ * inserted and *id gets the existing job (*created false). id and created may be NULL. A new job
+ * due now is announced on JOB_NOTIFY_CHANNEL when the caller's transaction commits. */
 enum cx_err job_enqueue(struct store_conn *c, const char *kind, const char *payload,
 			const char *idempotency_key, int64_t run_at_ms, int64_t *id, bool *created);
 /* Claims the oldest due job (queued and due, or running with an expired lease). CX_ENOTFOUND when

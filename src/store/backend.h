@@ -28,6 +28,10 @@ struct store_rows {
 	const struct store_ops *ops;
 };
 
+struct store_listener {
+	const struct store_ops *ops;
+};
+
 struct store_ops {
 	const char *name;   /* "sqlite" */
 	const char *scheme; /* URL prefix it serves, "sqlite:" */
@@ -53,6 +57,12 @@ struct store_ops {
 	 * transaction ends. NULL when the transaction itself already excludes other writers
 	 * (SQLite's BEGIN IMMEDIATE). */
 	enum cx_err (*lock_schema)(struct store_conn *c);
+	/* Cross-instance notifications (store.h store_notify/store_listen); NULL when the backend
+	 * has none. */
+	enum cx_err (*notify)(struct store_conn *c, const char *channel);
+	enum cx_err (*listen)(struct store *st, const char *channel, store_notify_fn fn, void *arg,
+			      struct store_listener **out);
+	void (*unlisten)(struct store_listener *l);
 
 	enum cx_err (*query)(struct store_conn *c, const char *sql, const struct store_val *params,
 			     size_t n_params, struct store_rows **rows);

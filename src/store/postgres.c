@@ -12,8 +12,15 @@
  * and the statement sent once more, but only outside a transaction: inside one the transaction is
  * gone with the connection, so the statement fails and the caller's rollback resets it. Unlike
  * SQLite, PostgreSQL aborts the whole transaction after a failed statement; callers here already
- * roll back after any error. */
+ * roll back after any error.
+ *
+ * Notifications: store_notify() is pg_notify() on the caller's connection, so it goes out when the
+ * caller's transaction commits; store_listen() runs a thread with a connection of its own that
+ * LISTENs, waits on the socket (half a second at a time, to notice the stop), and calls back for
+ * what arrived; a lost listening connection is made again and the callback told once, since a
+ * notification may have been missed meanwhile. */
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -732,12 +739,140 @@ static void pg_rows_free(struct store_rows *base)
 	free(rows);
 }
 
+/* --- notifications --- */
+
+static enum cx_err pg_notify(struct store_conn *c, const char *channel)
+{
+	struct store_val p[] = {SV_TEXT(channel)};
+	return pg_exec(c, "SELECT pg_notify($1, '')", p, 1, NULL);
+}
+
+struct pg_listener {
+	struct store_listener base;
+	struct pg_store *st; /* outlives the listener */
+	char channel[64];    /* checked by store_listen: [a-z_]{1,63} */
+	store_notify_fn fn;
+	void *arg;
+	PGconn *db; /* the listener thread's own; NULL while reconnecting */
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards stopping */
+	bool stopping;
+};
+
+static bool listener_stopping(struct pg_listener *l)
+{
+	pthread_mutex_lock(&l->lock);
+	bool stop = l->stopping;
+	pthread_mutex_unlock(&l->lock);
+	return stop;
+}
+
+/* A connection that LISTENs on the channel, or NULL (logged). */
+static PGconn *listener_connect(struct pg_listener *l)
+{
+	const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *const values[] = {CONNECT_TIMEOUT_S, "calendox-listener", l->st->url, NULL};
+	PGconn *db = PQconnectdbParams(keys, values, 1);
+	if (db)
+		PQsetNoticeProcessor(db, on_notice, NULL);
+	char sql[96];
+	snprintf(sql, sizeof(sql), "LISTEN \"%s\"", l->channel);
+	PGresult *res = db && PQstatus(db) == CONNECTION_OK ? PQexec(db, sql) : NULL;
+	bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok) {
+		char q_url[320], q_msg[240];
+		log_quote(l->st->safe_url, q_url, sizeof(q_url));
+		log_quote(db ? PQerrorMessage(db) : "out of memory", q_msg, sizeof(q_msg));
+		log_warn("store listener connection failed", "url=%s error=%s", q_url, q_msg);
+	}
+	PQclear(res);
+	if (!ok) {
+		PQfinish(db);
+		db = NULL;
+	}
+	return db;
+}
+
+static void *listener_main(void *arg)
+{
+	struct pg_listener *l = arg;
+	bool missed = false;
+	while (!listener_stopping(l)) {
+		if (!l->db) {
+			l->db = listener_connect(l);
+			if (!l->db) {
+				for (int i = 0; i < 4 && !listener_stopping(l); i++)
+					poll(NULL, 0, 250); /* a second between tries */
+				continue;
+			}
+			log_info("store listener reconnected", NULL);
+			if (missed)
+				l->fn(l->arg);
+			missed = false;
+		}
+		struct pollfd pfd = {.fd = PQsocket(l->db), .events = POLLIN};
+		int n = poll(&pfd, 1, 500);
+		if (n <= 0)
+			continue;
+		if (!PQconsumeInput(l->db) || PQstatus(l->db) != CONNECTION_OK) {
+			log_warn("store listener connection lost", NULL);
+			PQfinish(l->db);
+			l->db = NULL;
+			missed = true;
+			continue;
+		}
+		bool any = false;
+		PGnotify *note;
+		while ((note = PQnotifies(l->db)) != NULL) {
+			any = true;
+			PQfreemem(note);
+		}
+		if (any)
+			l->fn(l->arg);
+	}
+	return NULL;
+}
+
+static void pg_unlisten(struct store_listener *base)
+{
+	struct pg_listener *l = (struct pg_listener *)base;
+	pthread_mutex_lock(&l->lock);
+	l->stopping = true;
+	pthread_mutex_unlock(&l->lock);
+	pthread_join(l->thread, NULL);
+	PQfinish(l->db);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+static enum cx_err pg_listen(struct store *base, const char *channel, store_notify_fn fn,
+                             void *arg, struct store_listener **out)
+{
+	struct pg_listener *l = xcalloc(1, sizeof(*l));
+	l->base.ops = &store_postgres_ops;
+	l->st = (struct pg_store *)base;
+	snprintf(l->channel, sizeof(l->channel), "%s", channel);
+	l->fn = fn;
+	l->arg = arg;
+	pthread_mutex_init(&l->lock, NULL);
+	l->db = listener_connect(l);
+	if (!l->db || pthread_create(&l->thread, NULL, listener_main, l) != 0) {
+		PQfinish(l->db);
+		pthread_mutex_destroy(&l->lock);
+		free(l);
+		return CX_EDB;
+	}
+	*out = &l->base;
+	return CX_OK;
+}
+
 #define PG_OPS_COMMON                                                                              \
 	.name = "postgresql", .autoid = "BIGSERIAL PRIMARY KEY", .open = pg_open,                  \
 	.close = pg_close, .conn = pg_conn_get, .thread_done = pg_thread_done, .begin = pg_begin,  \
 	.commit = pg_commit, .rollback = pg_rollback, .in_transaction = pg_in_transaction,         \
 	.exec = pg_exec, .exec_script = pg_exec_script, .table_exists = pg_table_exists,           \
-	.lock_schema = pg_lock_schema, .query = pg_query, .rows_next = pg_rows_next,               \
+	.lock_schema = pg_lock_schema, .notify = pg_notify, .listen = pg_listen,                   \
+	.unlisten = pg_unlisten, .query = pg_query, .rows_next = pg_rows_next,                     \
 	.rows_error = pg_rows_error, .col_null = pg_col_null, .col_int = pg_col_int,               \
 	.col_text = pg_col_text, .col_blob = pg_col_blob, .rows_free = pg_rows_free
 

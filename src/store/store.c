@@ -52,6 +52,39 @@ const char *store_conn_backend(const struct store_conn *c)
 	return c->ops->name;
 }
 
+static bool channel_valid(const char *channel)
+{
+	size_t n = channel ? strlen(channel) : 0;
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((channel[i] >= 'a' && channel[i] <= 'z') || channel[i] == '_'))
+			return false;
+	return true;
+}
+
+enum cx_err store_notify(struct store_conn *c, const char *channel)
+{
+	if (!channel_valid(channel))
+		return CX_EINVAL;
+	return c->ops->notify ? c->ops->notify(c, channel) : CX_OK;
+}
+
+enum cx_err store_listen(struct store *st, const char *channel, store_notify_fn fn, void *arg,
+                         struct store_listener **out)
+{
+	*out = NULL;
+	if (!channel_valid(channel) || !fn)
+		return CX_EINVAL;
+	return st->ops->listen ? st->ops->listen(st, channel, fn, arg, out) : CX_OK;
+}
+
+void store_unlisten(struct store_listener *l)
+{
+	if (l)
+		l->ops->unlisten(l);
+}
+
 struct store_conn *store_conn(struct store *st)
 {
 	return st->ops->conn(st);

@@ -52,6 +52,23 @@ const char *store_backend(const struct store *st);
 /* The same for the store a connection belongs to, for the few statements that differ. */
 const char *store_conn_backend(const struct store_conn *c);
 
+/* --- cross-instance wake-ups (PostgreSQL's LISTEN/NOTIFY; nothing on SQLite) --- */
+/* Tells every listener of channel, when the caller's transaction commits (at once outside one),
+ * in this and every other process on the same database. CX_OK and nothing on backends without
+ * notifications (SQLite has one process). channel: [a-z_]{1,63}. */
+enum cx_err store_notify(struct store_conn *c, const char *channel);
+struct store_listener;
+/* Called on the listener's own thread for every notification (several may fold into one call),
+ * and once after its connection was lost and made again (a notification may have been missed).
+ * Must be quick. */
+typedef void (*store_notify_fn)(void *arg);
+/* Starts a thread with its own connection that listens on channel. On a backend without
+ * notifications *out is NULL and CX_OK is returned. CX_EDB when the first connection fails. */
+enum cx_err store_listen(struct store *st, const char *channel, store_notify_fn fn, void *arg,
+                         struct store_listener **out);
+/* Stops and joins the thread (within about a second) and frees l; NULL is fine. */
+void store_unlisten(struct store_listener *l);
+
 /* Runs the numbered migrations in src/store/sql/ that have not run yet, each in a transaction,
  * recording them in schema_migrations. Safe to run concurrently from several processes. */
 enum cx_err store_migrate(struct store *st);

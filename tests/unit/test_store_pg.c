@@ -569,6 +569,123 @@ static void migrations_and_job_claims(void **state)
 	free(args);
 }
 
+/* --- notifications --- */
+
+struct heard {
+	pthread_mutex_t lock;
+	int calls;
+};
+
+static void on_notify(void *arg)
+{
+	struct heard *h = arg;
+	pthread_mutex_lock(&h->lock);
+	h->calls++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int calls_of(struct heard *h)
+{
+	pthread_mutex_lock(&h->lock);
+	int n = h->calls;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* Polls for up to ms until h has at least want calls. */
+static int wait_calls(struct heard *h, int want, int ms)
+{
+	for (int waited = 0; calls_of(h) < want && waited < ms; waited += 10)
+		usleep(10000);
+	return calls_of(h);
+}
+
+/* A notification reaches a listener of another store handle (another instance) when the
+ * sender's transaction commits, never for a rolled-back one; a listener whose connection the
+ * server ended reconnects and says so once. */
+static void notifications_cross_instances_at_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct store *other = NULL;
+	struct store_listener *l = NULL;
+	assert_int_equal(store_open(db_url, &other), CX_OK);
+	assert_int_equal(store_listen(other, "calendox_test", on_notify, &h, &l), CX_OK);
+	assert_non_null(l);
+	assert_int_equal(store_notify(f->c, "Bad-Name"), CX_EINVAL);
+
+	assert_int_equal(store_begin(f->c), CX_OK);
+	assert_int_equal(store_notify(f->c, "calendox_test"), CX_OK);
+	usleep(300000);
+	assert_int_equal(calls_of(&h), 0); /* not before the commit */
+	assert_int_equal(store_commit(f->c), CX_OK);
+	assert_int_equal(wait_calls(&h, 1, 3000), 1);
+
+	assert_int_equal(store_begin(f->c), CX_OK);
+	assert_int_equal(store_notify(f->c, "calendox_test"), CX_OK);
+	store_rollback(f->c);
+	usleep(600000);
+	assert_int_equal(calls_of(&h), 1);
+
+	/* The listener's connection ended by the server: it comes back and reports the gap. */
+	int64_t pid = 0;
+	assert_int_equal(store_query_int(f->c,
+	                                 "SELECT pid FROM pg_stat_activity WHERE application_name "
+	                                 "= 'calendox-listener' AND datname = current_database()",
+	                                 NULL, 0, &pid),
+	                 CX_OK);
+	terminate_backend(pid);
+	assert_true(wait_calls(&h, 2, 5000) >= 2);
+	int before = calls_of(&h);
+	assert_int_equal(store_notify(f->c, "calendox_test"), CX_OK); /* outside a transaction */
+	assert_true(wait_calls(&h, before + 1, 3000) > before);
+	store_unlisten(l);
+	store_close(other);
+}
+
+static enum job_outcome run_noop(struct job_run *run)
+{
+	(void)run;
+	return JOB_OUTCOME_DONE;
+}
+
+static void wake_runner(void *arg)
+{
+	job_runner_kick(arg);
+}
+
+/* A runner that polls only every 30 s still runs a job another instance enqueued at once: the
+ * enqueue is announced and the listener wakes the workers. */
+static void a_job_enqueued_elsewhere_wakes_idle_workers(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(store_migrate(f->st), CX_OK);
+	static const struct job_kind kinds[] = {{.name = "test.noop", .run = run_noop}};
+	struct store *other = NULL;
+	assert_int_equal(store_open(db_url, &other), CX_OK);
+	struct job_runner_options o = {
+	    .store = other, .kinds = kinds, .n_kinds = 1, .workers = 1, .poll_ms = 30000};
+	struct job_runner *r = NULL;
+	assert_int_equal(job_runner_start(&o, &r), CX_OK);
+	struct store_listener *l = NULL;
+	assert_int_equal(store_listen(other, JOB_NOTIFY_CHANNEL, wake_runner, r, &l), CX_OK);
+	usleep(300000); /* the worker has found nothing and sleeps */
+
+	int64_t id = 0;
+	assert_int_equal(store_begin(f->c), CX_OK);
+	assert_int_equal(job_enqueue(f->c, "test.noop", "{}", NULL, 0, &id, NULL), CX_OK);
+	assert_int_equal(store_commit(f->c), CX_OK);
+	enum job_state st = JOB_QUEUED;
+	for (int waited = 0; waited < 5000 && st != JOB_DONE; waited += 20) {
+		usleep(20000);
+		assert_int_equal(job_get_state(f->c, id, &st, NULL, NULL), CX_OK);
+	}
+	assert_int_equal(st, JOB_DONE);
+	store_unlisten(l);
+	job_runner_stop(r);
+	store_close(other);
+}
+
 /* Several processes starting at once on an empty database: each applies or waits, none fails, and
  * every migration is recorded once. */
 struct migrator_arg {
@@ -661,6 +778,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(threads_have_own_connections, setup, teardown),
 	    cmocka_unit_test_setup_teardown(migrations_and_job_claims, setup, teardown),
 	    cmocka_unit_test_setup_teardown(concurrent_migrations_apply_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(notifications_cross_instances_at_commit, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(a_job_enqueued_elsewhere_wakes_idle_workers, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, create_database, drop_database);
 }
