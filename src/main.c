@@ -146,10 +146,11 @@ out:
 	return rc;
 }
 
-/* A job was enqueued somewhere (the listener's thread): wake the idle workers. */
-static void wake_workers(void *arg)
+/* The queue's notifications (the listener's thread): a new job somewhere, or the end of one a
+ * handler here may wait on. */
+static void on_job_note(void *arg, const char *payload)
 {
-	job_runner_kick(arg);
+	job_runner_notified(arg, payload);
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -213,8 +214,9 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	app.jobs = runner;
-	/* Jobs enqueued by other instances wake this one's workers at once; the poll stays. */
-	err = store_listen(st, JOB_NOTIFY_CHANNEL, wake_workers, runner, &listener);
+	/* Jobs enqueued by other instances wake this one's workers at once (the poll stays), and
+	 * jobs they finish answer the requests here that wait on them. */
+	err = store_listen(st, JOB_NOTIFY_CHANNEL, on_job_note, runner, &listener);
 	if (err)
 		log_warn("job notifications unavailable, polling only", "error=%s", cx_strerror(err));
 

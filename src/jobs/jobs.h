@@ -79,8 +79,10 @@ struct job_runner_options {
 	void *app;
 };
 
-/* The store notification channel a new job is announced on (store_notify), so idle workers of every
- * instance wake at once instead of at their next poll. */
+/* The store notification channel (store_notify) of the queue: a new job is announced with an empty
+ * payload, so idle workers of every instance wake at once instead of at their next poll; a job that
+ * ended with "done <id>" or "failed <id>", so a handler of another instance waiting on it (a watch)
+ * answers at once. job_runner_notified() takes both. */
 #define JOB_NOTIFY_CHANNEL "calendox_jobs"
 
 /* --- queue operations on a caller's connection (usually inside its transaction) --- */
@@ -143,6 +145,10 @@ typedef void (*job_finished_fn)(int64_t job_id, enum job_state state, void *arg)
  * job has already finished when registered, the callback is not called: the caller checks the state
  * after registering. Returns a handle for job_runner_unwatch (0 on failure). */
 uint64_t job_runner_watch(struct job_runner *r, int64_t job_id, job_finished_fn fn, void *arg);
+/* For the listener of JOB_NOTIFY_CHANNEL (any thread): a new job kicks the workers, a job that
+ * ended in another process fires this process's watches on it; NULL (notifications may have been
+ * missed) kicks the workers. */
+void job_runner_notified(struct job_runner *r, const char *payload);
 /* Removes a watch that has not fired; returns true when it was removed (false: it fired or is firing). */
 bool job_runner_unwatch(struct job_runner *r, uint64_t handle);
 

@@ -67,7 +67,7 @@ enum cx_err job_enqueue(struct store_conn *c, const char *kind, const char *payl
 		made = true;
 		/* Other instances' idle workers wake at the commit (PostgreSQL; nothing on SQLite). */
 		if (run_at_ms <= now)
-			err = store_notify(c, JOB_NOTIFY_CHANNEL);
+			err = store_notify(c, JOB_NOTIFY_CHANNEL, NULL);
 		goto out;
 	}
 	if (err != CX_ENOTFOUND || !idempotency_key)

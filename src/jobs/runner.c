@@ -249,7 +249,12 @@ static void record(struct job_runner *r, struct store_conn *c, struct run_ctx *c
 		log_error("job outcome not recorded", "kind=%s error=%s", job->kind,
 			  cx_strerror(err));
 	} else if (final == JOB_DONE || final == JOB_FAILED) {
-		char q_err[300];
+		char q_err[300], note[48];
+		/* Handlers of other instances may wait on it (PostgreSQL; nothing on SQLite). */
+		snprintf(note, sizeof(note), "%s %lld", final == JOB_DONE ? "done" : "failed",
+			 (long long)job->id);
+		if (store_notify(c, JOB_NOTIFY_CHANNEL, note) != CX_OK)
+			log_warn("job end not announced", "kind=%s", job->kind);
 		if (final == JOB_FAILED)
 			log_warn("job failed", "kind=%s attempt=%d error=%s", job->kind,
 				 job->attempts,
@@ -641,6 +646,20 @@ void job_run_finish(struct job_run *run, enum job_outcome outcome)
 void job_run_continue(struct job_run *run, job_step_fn step, void *arg)
 {
 	complete(run, JOB_OUTCOME_PENDING, step, arg);
+}
+
+void job_runner_notified(struct job_runner *r, const char *payload)
+{
+	if (!r)
+		return;
+	long long id = 0;
+	char state[8] = "";
+	if (payload && sscanf(payload, "%7s %lld", state, &id) == 2 && id > 0 &&
+	    (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0)) {
+		fire_watches(r, id, strcmp(state, "done") == 0 ? JOB_DONE : JOB_FAILED);
+		return;
+	}
+	job_runner_kick(r);
 }
 
 uint64_t job_runner_watch(struct job_runner *r, int64_t job_id, job_finished_fn fn, void *arg)

@@ -59,7 +59,7 @@ struct store_ops {
 	enum cx_err (*lock_schema)(struct store_conn *c);
 	/* Cross-instance notifications (store.h store_notify/store_listen); NULL when the backend
 	 * has none. */
-	enum cx_err (*notify)(struct store_conn *c, const char *channel);
+	enum cx_err (*notify)(struct store_conn *c, const char *channel, const char *payload);
 	enum cx_err (*listen)(struct store *st, const char *channel, store_notify_fn fn, void *arg,
 			      struct store_listener **out);
 	void (*unlisten)(struct store_listener *l);

@@ -17,8 +17,8 @@
  * Notifications: store_notify() is pg_notify() on the caller's connection, so it goes out when the
  * caller's transaction commits; store_listen() runs a thread with a connection of its own that
  * LISTENs, waits on the socket (half a second at a time, to notice the stop), and calls back for
- * what arrived; a lost listening connection is made again and the callback told once, since a
- * notification may have been missed meanwhile. */
+ * each notification with its payload; a lost listening connection is made again and the callback
+ * told once (payload NULL), since notifications may have been missed meanwhile. */
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -741,10 +741,10 @@ static void pg_rows_free(struct store_rows *base)
 
 /* --- notifications --- */
 
-static enum cx_err pg_notify(struct store_conn *c, const char *channel)
+static enum cx_err pg_notify(struct store_conn *c, const char *channel, const char *payload)
 {
-	struct store_val p[] = {SV_TEXT(channel)};
-	return pg_exec(c, "SELECT pg_notify($1, '')", p, 1, NULL);
+	struct store_val p[] = {SV_TEXT(channel), SV_TEXT(payload)};
+	return pg_exec(c, "SELECT pg_notify($1, $2)", p, 2, NULL);
 }
 
 struct pg_listener {
@@ -807,7 +807,7 @@ static void *listener_main(void *arg)
 			}
 			log_info("store listener reconnected", NULL);
 			if (missed)
-				l->fn(l->arg);
+				l->fn(l->arg, NULL);
 			missed = false;
 		}
 		struct pollfd pfd = {.fd = PQsocket(l->db), .events = POLLIN};
@@ -821,14 +821,11 @@ static void *listener_main(void *arg)
 			missed = true;
 			continue;
 		}
-		bool any = false;
 		PGnotify *note;
 		while ((note = PQnotifies(l->db)) != NULL) {
-			any = true;
+			l->fn(l->arg, note->extra ? note->extra : "");
 			PQfreemem(note);
 		}
-		if (any)
-			l->fn(l->arg);
 	}
 	return NULL;
 }

@@ -63,11 +63,17 @@ static bool channel_valid(const char *channel)
 	return true;
 }
 
-enum cx_err store_notify(struct store_conn *c, const char *channel)
+enum cx_err store_notify(struct store_conn *c, const char *channel, const char *payload)
 {
 	if (!channel_valid(channel))
 		return CX_EINVAL;
-	return c->ops->notify ? c->ops->notify(c, channel) : CX_OK;
+	size_t n = payload ? strlen(payload) : 0;
+	if (n > STORE_NOTIFY_PAYLOAD_MAX)
+		return CX_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (payload[i] < 0x20 || payload[i] > 0x7e)
+			return CX_EINVAL;
+	return c->ops->notify ? c->ops->notify(c, channel, payload ? payload : "") : CX_OK;
 }
 
 enum cx_err store_listen(struct store *st, const char *channel, store_notify_fn fn, void *arg,

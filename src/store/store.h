@@ -55,13 +55,15 @@ const char *store_conn_backend(const struct store_conn *c);
 /* --- cross-instance wake-ups (PostgreSQL's LISTEN/NOTIFY; nothing on SQLite) --- */
 /* Tells every listener of channel, when the caller's transaction commits (at once outside one),
  * in this and every other process on the same database. CX_OK and nothing on backends without
- * notifications (SQLite has one process). channel: [a-z_]{1,63}. */
-enum cx_err store_notify(struct store_conn *c, const char *channel);
+ * notifications (SQLite has one process). channel: [a-z_]{1,63}; payload: NULL or printable ASCII
+ * of at most STORE_NOTIFY_PAYLOAD_MAX bytes (CX_EINVAL otherwise). */
+#define STORE_NOTIFY_PAYLOAD_MAX 256
+enum cx_err store_notify(struct store_conn *c, const char *channel, const char *payload);
 struct store_listener;
-/* Called on the listener's own thread for every notification (several may fold into one call),
- * and once after its connection was lost and made again (a notification may have been missed).
- * Must be quick. */
-typedef void (*store_notify_fn)(void *arg);
+/* Called on the listener's own thread for every notification with its payload ("" when none),
+ * and once with NULL after its connection was lost and made again (notifications may have been
+ * missed). Must be quick. */
+typedef void (*store_notify_fn)(void *arg, const char *payload);
 /* Starts a thread with its own connection that listens on channel. On a backend without
  * notifications *out is NULL and CX_OK is returned. CX_EDB when the first connection fails. */
 enum cx_err store_listen(struct store *st, const char *channel, store_notify_fn fn, void *arg,

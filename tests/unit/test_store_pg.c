@@ -576,9 +576,10 @@ struct heard {
 	int calls;
 };
 
-static void on_notify(void *arg)
+static void on_notify(void *arg, const char *payload)
 {
 	struct heard *h = arg;
+	assert_true(payload == NULL || strcmp(payload, "ping") == 0);
 	pthread_mutex_lock(&h->lock);
 	h->calls++;
 	pthread_mutex_unlock(&h->lock);
@@ -612,17 +613,17 @@ static void notifications_cross_instances_at_commit(void **state)
 	assert_int_equal(store_open(db_url, &other), CX_OK);
 	assert_int_equal(store_listen(other, "calendox_test", on_notify, &h, &l), CX_OK);
 	assert_non_null(l);
-	assert_int_equal(store_notify(f->c, "Bad-Name"), CX_EINVAL);
+	assert_int_equal(store_notify(f->c, "Bad-Name", NULL), CX_EINVAL);
 
 	assert_int_equal(store_begin(f->c), CX_OK);
-	assert_int_equal(store_notify(f->c, "calendox_test"), CX_OK);
+	assert_int_equal(store_notify(f->c, "calendox_test", "ping"), CX_OK);
 	usleep(300000);
 	assert_int_equal(calls_of(&h), 0); /* not before the commit */
 	assert_int_equal(store_commit(f->c), CX_OK);
 	assert_int_equal(wait_calls(&h, 1, 3000), 1);
 
 	assert_int_equal(store_begin(f->c), CX_OK);
-	assert_int_equal(store_notify(f->c, "calendox_test"), CX_OK);
+	assert_int_equal(store_notify(f->c, "calendox_test", "ping"), CX_OK);
 	store_rollback(f->c);
 	usleep(600000);
 	assert_int_equal(calls_of(&h), 1);
@@ -637,7 +638,7 @@ static void notifications_cross_instances_at_commit(void **state)
 	terminate_backend(pid);
 	assert_true(wait_calls(&h, 2, 5000) >= 2);
 	int before = calls_of(&h);
-	assert_int_equal(store_notify(f->c, "calendox_test"), CX_OK); /* outside a transaction */
+	assert_int_equal(store_notify(f->c, "calendox_test", "ping"), CX_OK); /* outside a transaction */
 	assert_true(wait_calls(&h, before + 1, 3000) > before);
 	store_unlisten(l);
 	store_close(other);
@@ -649,13 +650,38 @@ static enum job_outcome run_noop(struct job_run *run)
 	return JOB_OUTCOME_DONE;
 }
 
-static void wake_runner(void *arg)
+static void wake_runner(void *arg, const char *payload)
 {
-	job_runner_kick(arg);
+	job_runner_notified(arg, payload);
+}
+
+/* Only the ends of jobs, for a runner that must not be woken to claim (it would claim the job
+ * the test wants the other runner to run). */
+static void ends_only(void *arg, const char *payload)
+{
+	if (payload && (strncmp(payload, "done ", 5) == 0 || strncmp(payload, "failed ", 7) == 0))
+		job_runner_notified(arg, payload);
+}
+
+struct watched {
+	pthread_mutex_t lock;
+	enum job_state state;
+	int calls;
+};
+
+static void on_watch(int64_t job_id, enum job_state state, void *arg)
+{
+	struct watched *w = arg;
+	(void)job_id;
+	pthread_mutex_lock(&w->lock);
+	w->state = state;
+	w->calls++;
+	pthread_mutex_unlock(&w->lock);
 }
 
 /* A runner that polls only every 30 s still runs a job another instance enqueued at once: the
- * enqueue is announced and the listener wakes the workers. */
+ * enqueue is announced and the listener wakes the workers. And a watch in this instance fires
+ * when that other instance finishes the job (a handler waiting here answers at once). */
 static void a_job_enqueued_elsewhere_wakes_idle_workers(void **state)
 {
 	struct fixture *f = *state;
@@ -669,11 +695,19 @@ static void a_job_enqueued_elsewhere_wakes_idle_workers(void **state)
 	assert_int_equal(job_runner_start(&o, &r), CX_OK);
 	struct store_listener *l = NULL;
 	assert_int_equal(store_listen(other, JOB_NOTIFY_CHANNEL, wake_runner, r, &l), CX_OK);
-	usleep(300000); /* the worker has found nothing and sleeps */
+	struct job_runner_options here_o = {
+	    .store = f->st, .kinds = kinds, .n_kinds = 1, .workers = 1, .poll_ms = 30000};
+	struct job_runner *here = NULL;
+	assert_int_equal(job_runner_start(&here_o, &here), CX_OK);
+	struct store_listener *here_l = NULL;
+	assert_int_equal(store_listen(f->st, JOB_NOTIFY_CHANNEL, ends_only, here, &here_l), CX_OK);
+	usleep(300000); /* both workers have found nothing and sleep */
 
 	int64_t id = 0;
+	struct watched w = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	assert_int_equal(store_begin(f->c), CX_OK);
 	assert_int_equal(job_enqueue(f->c, "test.noop", "{}", NULL, 0, &id, NULL), CX_OK);
+	assert_true(job_runner_watch(here, id, on_watch, &w) != 0);
 	assert_int_equal(store_commit(f->c), CX_OK);
 	enum job_state st = JOB_QUEUED;
 	for (int waited = 0; waited < 5000 && st != JOB_DONE; waited += 20) {
@@ -681,6 +715,22 @@ static void a_job_enqueued_elsewhere_wakes_idle_workers(void **state)
 		assert_int_equal(job_get_state(f->c, id, &st, NULL, NULL), CX_OK);
 	}
 	assert_int_equal(st, JOB_DONE);
+	int calls = 0;
+	for (int waited = 0; waited < 3000 && !calls; waited += 20) {
+		usleep(20000);
+		pthread_mutex_lock(&w.lock);
+		calls = w.calls;
+		pthread_mutex_unlock(&w.lock);
+	}
+	assert_int_equal(calls, 1);
+	assert_int_equal(w.state, JOB_DONE);
+	int64_t attempts = 0;
+	struct store_val p[] = {SV_INT(id)};
+	assert_int_equal(
+	    store_query_int(f->c, "SELECT attempts FROM jobs WHERE id = $1", p, 1, &attempts), CX_OK);
+	assert_int_equal(attempts, 1); /* run once, by the other instance */
+	store_unlisten(here_l);
+	job_runner_stop(here);
 	store_unlisten(l);
 	job_runner_stop(r);
 	store_close(other);
