@@ -98,8 +98,8 @@ static int64_t day_of(int64_t t, int offset_min, bool round_up)
 
 /* Reads the body into in. current (PATCH) fills the time fields the body leaves out. Replies 400
  * and returns false on anything wrong. */
-static bool read_input(struct http_request *req, const json_t *body, const struct store_event *current,
-                       struct event_input *in)
+static bool read_input(struct http_request *req, const json_t *body,
+                       const struct store_event *current, struct event_input *in)
 {
 	memset(in, 0, sizeof(*in));
 	const char *cal = json_get_str(body, "calendar_id");
@@ -139,8 +139,8 @@ static bool read_input(struct http_request *req, const json_t *body, const struc
 			return bad(req, "Start and end must be RFC 3339 times with an offset.",
 			           "For example 2026-05-01T09:00:00+02:00");
 		in->all_day = all_day ? json_is_true(all_day) : (current && current->all_day);
-		in->time_zone = zone ? json_string_value(zone)
-		                     : (current ? current->time_zone : NULL);
+		in->time_zone =
+		    zone ? json_string_value(zone) : (current ? current->time_zone : NULL);
 		if (in->time_zone && !time_zone_valid(in->time_zone))
 			return bad(req, "The time zone is not a known IANA zone name.",
 			           "For example Europe/Berlin or America/New_York");
@@ -192,10 +192,11 @@ static bool check_calendar(struct http_request *req, struct store_conn *c, int64
 		return false;
 	}
 	if (strcmp(cal->account_status, CALENDAR_ACCOUNT_SUSPENDED) == 0) {
-		http_reply_error(req, 402, "plan_required",
-		                 "This calendar's account is suspended: calendars need a trial or a "
-		                 "paid plan.",
-		                 "Subscribe under Settings → Billing.");
+		http_reply_error(
+		    req, 402, "plan_required",
+		    "This calendar's account is suspended: calendars need a trial or a "
+		    "paid plan.",
+		    "Subscribe under Settings → Billing.");
 		return false;
 	}
 	if (strcmp(cal->account_status, CALENDAR_ACCOUNT_ACTIVE) != 0) {
@@ -240,7 +241,8 @@ static bool check_meeting(struct http_request *req, struct store_conn *c, int64_
 			return false;
 		}
 		if (!ok) {
-			http_reply_error(req, 409, "provider_not_connected", "Zoom is not connected.",
+			http_reply_error(req, 409, "provider_not_connected",
+			                 "Zoom is not connected.",
 			                 "Connect Zoom in Settings → App.");
 			return false;
 		}
@@ -248,12 +250,13 @@ static bool check_meeting(struct http_request *req, struct store_conn *c, int64_
 	}
 	bool meet = strcmp(provider, "google_meet") == 0;
 	if (strcmp(cal->provider, meet ? "google" : "microsoft") != 0) {
-		http_reply_error(req, 409, "provider_not_connected",
-		                 meet ? "Google Meet links can be added to events in Google calendars "
-		                        "only."
-		                      : "Microsoft Teams links can be added to events in Outlook "
-		                        "calendars only.",
-		                 "Choose a calendar of that provider, or another meeting provider.");
+		http_reply_error(
+		    req, 409, "provider_not_connected",
+		    meet ? "Google Meet links can be added to events in Google calendars "
+		           "only."
+		         : "Microsoft Teams links can be added to events in Outlook "
+		           "calendars only.",
+		    "Choose a calendar of that provider, or another meeting provider.");
 		return false;
 	}
 	return true;
@@ -394,7 +397,8 @@ static void wait_for_job(struct http_request *req, int64_t user_id, int64_t even
 	/* The job may have ended before the watch was in place. */
 	enum job_state state = JOB_QUEUED;
 	if (job_get_state(store_conn(app->store), job_id, &state, NULL, NULL) == CX_OK &&
-	    (state == JOB_DONE || state == JOB_FAILED) && job_runner_unwatch(app->jobs, ctx->watch)) {
+	    (state == JOB_DONE || state == JOB_FAILED) &&
+	    job_runner_unwatch(app->jobs, ctx->watch)) {
 		ctx->watch = 0;
 		job_settled(job_id, state, ctx->w);
 	}
@@ -418,7 +422,8 @@ static void reply_repeat(struct http_request *req, int64_t user_id, const char *
 	struct app *app = req->app;
 	int64_t id = 0;
 	char *first = NULL;
-	enum cx_err e = store_event_by_idempotency(store_conn(app->store), user_id, key, &id, &first);
+	enum cx_err e =
+	    store_event_by_idempotency(store_conn(app->store), user_id, key, &id, &first);
 	if (e) {
 		api_reply_failure(req, e, "reading the first request");
 		return;

@@ -1,10 +1,10 @@
-/* event.write and zoom.meeting.delete: carry the person's events and meetings to Google, Outlook and
- * Zoom (DESIGN §4 "Create an event with a meeting", "Edit", "Delete").
+/* event.write and zoom.meeting.delete: carry the person's events and meetings to Google, Outlook
+ * and Zoom (DESIGN §4 "Create an event with a meeting", "Edit", "Delete").
  *
  * event.write ({"event_id"}) brings one event's provider copies in line with what Calendox holds.
- * Each run is a loop of steps: read the event, its calendar and its meeting from the store, pick the
- * one provider call that is still missing, make it, store its answer, and read again. The calls, in
- * the order the loop picks them:
+ * Each run is a loop of steps: read the event, its calendar and its meeting from the store, pick
+ * the one provider call that is still missing, make it, store its answer, and read again. The
+ * calls, in the order the loop picks them:
  *   - delete the provider event of an event deleted in Calendox (410/404: already gone);
  *   - create the Zoom meeting (POST /users/me/meetings, sent once: Zoom's create is not
  *     idempotent), its id and link stored as soon as the answer arrives; a create whose answer was
@@ -193,11 +193,14 @@ static enum cx_err enqueue_zoom_delete(struct store_conn *c, int64_t user_id, in
 
 static enum job_outcome step_record(struct job_run *run, struct store_conn *c, void *arg);
 static enum job_outcome read_record(struct job_run *run, struct store_conn *c, void *arg);
+static enum job_outcome delete_record(struct job_run *run, struct store_conn *c, void *arg);
 
-/* Where an answer (or a token failure) goes back to on a worker. */
+/* Where an answer (or a token failure) goes back to on a worker: each kind records its own. */
 static job_step_fn recorder(const struct write_step *ws)
 {
-	return ws->action == ACT_ZOOM_READ ? read_record : step_record;
+	return ws->action == ACT_ZOOM_READ     ? read_record
+	       : ws->action == ACT_ZOOM_DELETE ? delete_record
+	                                       : step_record;
 }
 
 /* On the egress thread: parse, hand back to a worker. */
@@ -254,7 +257,8 @@ static void write_spec(const struct write_step *ws, struct cal_event_write *w,
 	w->time_zone = ev->time_zone;
 	w->calendox_id = t->write_seed;
 	bool live = m && strcmp(m->status, MEETING_DELETING) != 0 &&
-	            strcmp(m->status, MEETING_DELETED) != 0 && strcmp(m->status, MEETING_FAILED) != 0;
+	            strcmp(m->status, MEETING_DELETED) != 0 &&
+	            strcmp(m->status, MEETING_FAILED) != 0;
 	if (live && strcmp(m->provider, "zoom") == 0 && m->join_url) {
 		memset(block, 0, sizeof(*block));
 		block->provider_name = "Zoom";
@@ -269,10 +273,11 @@ static void write_spec(const struct write_step *ws, struct cal_event_write *w,
 		w->conference = CAL_CONFERENCE_TEAMS;
 	} else if (cal_description_has_block(ev->description)) {
 		/* The Zoom meeting went: take its block and link out again. */
-		if (cal_description_set_block(ev->description, NULL, !ws->google, stripped) == CX_OK)
+		if (cal_description_set_block(ev->description, NULL, !ws->google, stripped) ==
+		    CX_OK)
 			w->description = *stripped;
-		if (ev->location && (strstr(ev->location, "zoom.us/") ||
-		                     strstr(ev->location, "/zoom/j/")))
+		if (ev->location &&
+		    (strstr(ev->location, "zoom.us/") || strstr(ev->location, "/zoom/j/")))
 			w->location = "";
 	}
 }
@@ -299,8 +304,8 @@ static enum cx_err build_request(struct write_step *ws, const char *access,
 		    .duration_min = duration_min(ev),
 		    .time_zone = ev->time_zone,
 		};
-		int64_t id = ws->t.meeting.external_id ? strtoll(ws->t.meeting.external_id, NULL, 10)
-		                                       : 0;
+		int64_t id =
+		    ws->t.meeting.external_id ? strtoll(ws->t.meeting.external_id, NULL, 10) : 0;
 		e = ws->action == ACT_ZOOM_CREATE
 		        ? zoom_meeting_create_request(cfg->zoom.api_url, access, &spec, r)
 		        : zoom_meeting_update_request(cfg->zoom.api_url, access, id, &spec, r);
@@ -335,9 +340,9 @@ static enum cx_err build_request(struct write_step *ws, const char *access,
 		break;
 	case ACT_CAL_INSERT:
 		write_spec(ws, &w, &block, &stripped);
-		e = ws->google ? google_event_insert_request(cfg->google.api_url, access, cal, &w, r)
-		               : graph_event_create_request(cfg->microsoft.api_url, access, cal, &w,
-		                                            r);
+		e = ws->google
+		        ? google_event_insert_request(cfg->google.api_url, access, cal, &w, r)
+		        : graph_event_create_request(cfg->microsoft.api_url, access, cal, &w, r);
 		break;
 	case ACT_CAL_PATCH:
 		write_spec(ws, &w, &block, &stripped);
@@ -352,8 +357,8 @@ static enum cx_err build_request(struct write_step *ws, const char *access,
 	free(stripped);
 	free(agenda);
 	if (!e)
-		(*r)->timeout_ms = job_call_timeout_ms(
-		    env, (*r)->timeout_ms ? (*r)->timeout_ms : WRITE_TIMEOUT_MS);
+		(*r)->timeout_ms = job_call_timeout_ms(env, (*r)->timeout_ms ? (*r)->timeout_ms
+		                                                             : WRITE_TIMEOUT_MS);
 	if (!e)
 		(*r)->max_response = CAL_BODY_MAX;
 	return e;
@@ -442,8 +447,8 @@ static enum cx_err settle_zoom_meeting(struct store_conn *c, const struct store_
 	                                 strcmp(m->status, MEETING_READY) == 0)))) {
 		enum cx_err e = store_begin(c);
 		if (!e)
-			e = store_meeting_set_status(c, t->ev.id, MEETING_DELETING, NULL, NULL, NULL,
-			                             now);
+			e = store_meeting_set_status(c, t->ev.id, MEETING_DELETING, NULL, NULL,
+			                             NULL, now);
 		if (!e)
 			e = enqueue_zoom_delete(c, t->ev.user_id, t->ev.id, m->external_id);
 		if (!e)
@@ -453,7 +458,8 @@ static enum cx_err settle_zoom_meeting(struct store_conn *c, const struct store_
 		return e;
 	}
 	if (!m->external_id && gone && strcmp(m->status, MEETING_PENDING) == 0)
-		return store_meeting_set_status(c, t->ev.id, MEETING_DELETED, NULL, NULL, NULL, now);
+		return store_meeting_set_status(c, t->ev.id, MEETING_DELETED, NULL, NULL, NULL,
+		                                now);
 	return CX_OK;
 }
 
@@ -511,7 +517,8 @@ static enum write_action choose(struct write_step *ws, struct store_conn *c,
 		}
 		if (update)
 			return ACT_ZOOM_UPDATE;
-		/* Without meeting:update:meeting the meeting keeps its time; note that it was seen. */
+		/* Without meeting:update:meeting the meeting keeps its time; note that it was seen.
+		 */
 		e = store_meeting_set_zoom(c, t->ev.id, m->external_id, m->join_url, m->passcode,
 		                           t->ev.title, t->ev.start_utc, t->ev.end_utc,
 		                           t->ev.time_zone, time_wall_s());
@@ -562,7 +569,8 @@ static enum cx_err zoom_failed(struct write_step *ws, struct store_conn *c, int6
 	*outcome = JOB_OUTCOME_RETRY;
 	if (ws->token_err == CX_ENOTFOUND) {
 		code = "provider_not_connected";
-		snprintf(message, sizeof(message), "Zoom is not connected, so no meeting was made.");
+		snprintf(message, sizeof(message),
+		         "Zoom is not connected, so no meeting was made.");
 		hint = "Connect Zoom in Settings → App, then add the meeting to the event again.";
 		give_up = true;
 	} else if (ws->token_err == CX_EAUTH || ze->kind == ZOOM_ERR_SCOPE) {
@@ -574,9 +582,10 @@ static enum cx_err zoom_failed(struct write_step *ws, struct store_conn *c, int6
 		give_up = true;
 	} else if (ze->kind == ZOOM_ERR_DAILY_LIMIT) {
 		code = "zoom_daily_limit";
-		snprintf(message, sizeof(message),
-		         "Zoom's daily limit for creating meetings was reached. Calendox creates this "
-		         "meeting as soon as Zoom allows it again.");
+		snprintf(
+		    message, sizeof(message),
+		    "Zoom's daily limit for creating meetings was reached. Calendox creates this "
+		    "meeting as soon as Zoom allows it again.");
 		int64_t wait_s = ze->retry_after_s > 0 ? ze->retry_after_s : 86400 - now % 86400;
 		retry_at = now_ms + wait_s * 1000;
 	} else if (ze->kind == ZOOM_ERR_RATE) {
@@ -612,7 +621,8 @@ static enum cx_err zoom_failed(struct write_step *ws, struct store_conn *c, int6
 			e = activity(c, t->ev.user_id, "zoom.meeting.update_failed",
 			             "The Zoom meeting of “%s” could not be updated: %s",
 			             title_of(&t->ev, title, sizeof(title)), message);
-		*outcome = give_up || ze->kind == ZOOM_ERR_GONE ? JOB_OUTCOME_DONE : JOB_OUTCOME_RETRY;
+		*outcome =
+		    give_up || ze->kind == ZOOM_ERR_GONE ? JOB_OUTCOME_DONE : JOB_OUTCOME_RETRY;
 		if (*outcome == JOB_OUTCOME_RETRY && retry_at)
 			ws->run->retry_after_ms = retry_at - now_ms;
 		return e;
@@ -620,8 +630,8 @@ static enum cx_err zoom_failed(struct write_step *ws, struct store_conn *c, int6
 	if (give_up) {
 		e = store_meeting_create_failed(c, t->ev.id, 0, false, code, message, hint, now);
 		if (!e)
-			e = store_meeting_set_status(c, t->ev.id, MEETING_FAILED, code, message, hint,
-			                             now);
+			e = store_meeting_set_status(c, t->ev.id, MEETING_FAILED, code, message,
+			                             hint, now);
 		if (!e)
 			e = activity(c, t->ev.user_id, "zoom.meeting.failed",
 			             "No Zoom meeting was made for “%s”: %s",
@@ -641,7 +651,8 @@ static enum cx_err zoom_failed(struct write_step *ws, struct store_conn *c, int6
 }
 
 /* The calendar write failed for good: the event shows why; a new event that never reached the
- * provider is removed with its Zoom meeting (nothing is left behind). In the caller's transaction. */
+ * provider is removed with its Zoom meeting (nothing is left behind). In the caller's transaction.
+ */
 static enum cx_err write_failed(struct store_conn *c, const struct store_write_target *t,
                                 const char *reason)
 {
@@ -651,8 +662,8 @@ static enum cx_err write_failed(struct store_conn *c, const struct store_write_t
 	if (!e && !t->at_provider && t->has_meeting) {
 		if (strcmp(t->meeting.provider, "zoom") == 0 && t->meeting.external_id &&
 		    strcmp(t->meeting.status, MEETING_DELETED) != 0) {
-			e = store_meeting_set_status(c, t->ev.id, MEETING_DELETING, NULL, NULL, NULL,
-			                             now);
+			e = store_meeting_set_status(c, t->ev.id, MEETING_DELETING, NULL, NULL,
+			                             NULL, now);
 			if (!e)
 				e = enqueue_zoom_delete(c, t->ev.user_id, t->ev.id,
 				                        t->meeting.external_id);
@@ -666,8 +677,8 @@ static enum cx_err write_failed(struct store_conn *c, const struct store_write_t
 		             t->at_provider ? "event.update_failed" : "event.create_failed",
 		             "“%s” could not be %s: %s", title_of(&t->ev, title, sizeof(title)),
 		             t->delete_requested ? "deleted"
-		             : t->at_provider   ? "updated"
-		                                : "saved to your calendar",
+		             : t->at_provider    ? "updated"
+		                                 : "saved to your calendar",
 		             reason);
 	return e;
 }
@@ -679,13 +690,14 @@ static enum cx_err calendar_failed(struct write_step *ws, struct store_conn *c,
 	char reason[400];
 	*outcome = JOB_OUTCOME_RETRY;
 	if (ws->token_err) {
-		snprintf(reason, sizeof(reason), "%s",
-		         ws->token_err == CX_EAUTH
-		             ? "the calendar account needs reconnecting (Settings → Calendars)"
-		         : ws->token_err == CX_EFORBIDDEN
-		             ? "the calendar account is suspended (subscribe under Settings → Billing)"
-		         : ws->token_err == CX_ENOTFOUND ? "the calendar account was removed"
-		                                         : cx_strerror(ws->token_err));
+		snprintf(
+		    reason, sizeof(reason), "%s",
+		    ws->token_err == CX_EAUTH
+		        ? "the calendar account needs reconnecting (Settings → Calendars)"
+		    : ws->token_err == CX_EFORBIDDEN
+		        ? "the calendar account is suspended (subscribe under Settings → Billing)"
+		    : ws->token_err == CX_ENOTFOUND ? "the calendar account was removed"
+		                                    : cx_strerror(ws->token_err));
 		snprintf(ws->run->error, sizeof(ws->run->error), "no calendar token: %s", reason);
 		if (ws->token_err == CX_EBUSY || ws->token_err == CX_EUPSTREAM ||
 		    ws->token_err == CX_EDB)
@@ -736,8 +748,8 @@ static enum cx_err record_answer(struct write_step *ws, struct store_conn *c,
 		                           t->meeting.passcode, t->ev.title, t->ev.start_utc,
 		                           t->ev.end_utc, t->ev.time_zone, now);
 		if (!e)
-			e = store_meeting_set_status(c, t->ev.id, t->meeting.status, NULL, NULL, NULL,
-			                             now);
+			e = store_meeting_set_status(c, t->ev.id, t->meeting.status, NULL, NULL,
+			                             NULL, now);
 		if (!e)
 			e = activity(c, t->ev.user_id, "zoom.meeting.updated",
 			             "Zoom meeting %s was moved with “%s”.", t->meeting.external_id,
@@ -769,7 +781,7 @@ static enum cx_err record_answer(struct write_step *ws, struct store_conn *c,
 		struct store_event_readback back = {
 		    .description = ce->description,
 		    .location = ce->location,
-		    .join_url = ce->join_url ? ce->join_url
+		    .join_url = ce->join_url                     ? ce->join_url
 		                : cal_is_zoom_link(ce->location) ? ce->location
 		                                                 : NULL,
 		};
@@ -790,11 +802,12 @@ static enum cx_err record_answer(struct write_step *ws, struct store_conn *c,
 			e = store_meeting_set_link(c, t->ev.id, ce->join_url, MEETING_READY, now);
 			if (!e)
 				e = activity(c, t->ev.user_id,
-				             strcmp(m->provider, "teams") == 0 ? "teams.meeting.created"
-				                                              : "meet.meeting.created",
+				             strcmp(m->provider, "teams") == 0
+				                 ? "teams.meeting.created"
+				                 : "meet.meeting.created",
 				             "A %s link was added to “%s”.",
 				             strcmp(m->provider, "teams") == 0 ? "Microsoft Teams"
-				                                              : "Google Meet",
+				                                               : "Google Meet",
 				             title_of(&t->ev, title, sizeof(title)));
 		} else if (ce->conference_status == CAL_CONF_FAILURE) {
 			e = store_meeting_set_status(
@@ -804,7 +817,8 @@ static enum cx_err record_answer(struct write_step *ws, struct store_conn *c,
 		} else if (ws->action == ACT_CAL_GET) {
 			/* Google is still setting the conference up: read again in a moment
 			 * (attempts counts the reads). */
-			e = store_meeting_create_failed(c, t->ev.id, 0, false, NULL, NULL, NULL, now);
+			e = store_meeting_create_failed(c, t->ev.id, 0, false, NULL, NULL, NULL,
+			                                now);
 			ws->run->retry_after_ms = 1000;
 			snprintf(ws->run->error, sizeof(ws->run->error),
 			         "waiting for the conference to be set up");
@@ -838,7 +852,8 @@ static enum job_outcome advance(struct write_step *ws, struct store_conn *c)
 		ws->action = choose(ws, c, &outcome);
 		if (ws->action != ACT_NONE) {
 			if (++ws->steps > WRITE_STEPS_MAX) {
-				snprintf(run->error, sizeof(run->error), "too many steps in one run");
+				snprintf(run->error, sizeof(run->error),
+				         "too many steps in one run");
 				run->retry_after_ms = 1000;
 				outcome = JOB_OUTCOME_RETRY;
 				break;
@@ -849,11 +864,12 @@ static enum job_outcome advance(struct write_step *ws, struct store_conn *c)
 				char title[160];
 				e = store_begin(c);
 				if (!e && ws->t.meeting.create_inflight)
-					e = activity(c, ws->t.ev.user_id, "zoom.meeting.unconfirmed",
-					             "A request to create the Zoom meeting for “%s” "
-					             "got no answer. Zoom may hold an extra meeting "
-					             "from it; Calendox made another one.",
-					             title_of(&ws->t.ev, title, sizeof(title)));
+					e = activity(
+					    c, ws->t.ev.user_id, "zoom.meeting.unconfirmed",
+					    "A request to create the Zoom meeting for “%s” "
+					    "got no answer. Zoom may hold an extra meeting "
+					    "from it; Calendox made another one.",
+					    title_of(&ws->t.ev, title, sizeof(title)));
 				if (!e)
 					e = store_meeting_create_started(c, ws->event_id,
 					                                 time_wall_s());
@@ -903,9 +919,9 @@ static enum job_outcome step_record(struct job_run *run, struct store_conn *c, v
 		return JOB_OUTCOME_RETRY;
 	}
 	/* A refused token: refresh it once (unless someone did already) and try again. */
-	bool refused = ws->token_err == CX_OK &&
-	               (zoom_action(ws->action) ? ws->zerr.kind == ZOOM_ERR_TOKEN
-	                                        : ws->cerr.auth_invalid);
+	bool refused =
+	    ws->token_err == CX_OK &&
+	    (zoom_action(ws->action) ? ws->zerr.kind == ZOOM_ERR_TOKEN : ws->cerr.auth_invalid);
 	bool *forced = zoom_action(ws->action) ? &ws->forced : &ws->forced_cal;
 	if (refused && !*forced) {
 		*forced = true;
@@ -972,49 +988,6 @@ enum cx_err job_event_write_enqueue(struct store_conn *c, int64_t event_id, int6
 
 /* --- zoom.meeting.delete --- */
 
-static enum job_outcome delete_record(struct job_run *run, struct store_conn *c, void *arg);
-
-static void delete_answered(struct egress_response *resp, void *arg)
-{
-	struct write_step *ws = arg;
-	ws->sent = resp->sent;
-	ws->err = zoom_delete_result(resp, time_wall_s(), &ws->already_gone, &ws->zerr);
-	egress_response_free(resp);
-	job_run_continue(ws->run, delete_record, ws);
-}
-
-static void delete_with_token(enum cx_err err, const char *access, int64_t version, void *arg)
-{
-	struct write_step *ws = arg;
-	const struct job_env *env = ws->run->app;
-	struct egress_request *r = NULL;
-	ws->token_version = version;
-	ws->token_err = err;
-	if (!err)
-		ws->err = build_request(ws, access, &r);
-	if (err || ws->err) {
-		job_run_continue(ws->run, delete_record, ws);
-		return;
-	}
-	r->done = delete_answered;
-	r->arg = ws;
-	egress_submit(env->egress, r);
-}
-
-static enum job_outcome delete_call(struct write_step *ws, struct store_conn *c, bool force)
-{
-	const struct job_env *env = ws->run->app;
-	struct store_connection conn;
-	enum cx_err e = store_connection_get(c, ws->user_id, "zoom", &conn);
-	int64_t id = e ? 0 : conn.id;
-	if (!e)
-		store_connection_release(&conn);
-	int64_t rejected = ws->token_version;
-	answer_reset(ws);
-	token_get(env->tokens, TOKEN_ZOOM, id, ws->user_id, force, rejected, delete_with_token, ws);
-	return JOB_OUTCOME_PENDING;
-}
-
 static enum job_outcome delete_record(struct job_run *run, struct store_conn *c, void *arg)
 {
 	struct write_step *ws = arg;
@@ -1025,7 +998,7 @@ static enum job_outcome delete_record(struct job_run *run, struct store_conn *c,
 	}
 	if (!ws->token_err && ws->zerr.kind == ZOOM_ERR_TOKEN && !ws->forced) {
 		ws->forced = true;
-		return delete_call(ws, c, true);
+		return call(ws, c, true, ws->token_version);
 	}
 	int64_t now = time_wall_s();
 	struct store_val p[] = {SV_INT(ws->event_id), SV_TEXT(ws->meeting_id), SV_INT(now)};
@@ -1039,8 +1012,9 @@ static enum job_outcome delete_record(struct job_run *run, struct store_conn *c,
 		               p, 3, NULL);
 		if (!e)
 			e = activity(c, ws->user_id, "zoom.meeting.deleted",
-			             ws->already_gone ? "Zoom meeting %s was already gone from Zoom."
-			                              : "Zoom meeting %s was deleted with its event.",
+			             ws->already_gone
+			                 ? "Zoom meeting %s was already gone from Zoom."
+			                 : "Zoom meeting %s was deleted with its event.",
 			             ws->meeting_id);
 	} else if (ws->token_err == CX_ENOTFOUND || ws->token_err == CX_EAUTH ||
 	           ws->zerr.kind == ZOOM_ERR_SCOPE || ws->zerr.kind == ZOOM_ERR_REJECTED) {
@@ -1052,13 +1026,15 @@ static enum job_outcome delete_record(struct job_run *run, struct store_conn *c,
 		               "event_id = $1 AND external_id = $2",
 		               p, 3, NULL);
 		if (!e)
-			e = activity(c, ws->user_id, "zoom.meeting.left",
-			             "Zoom meeting %s stays in Zoom: %s. Delete it in Zoom if it is no "
-			             "longer needed.",
-			             ws->meeting_id, why);
+			e = activity(
+			    c, ws->user_id, "zoom.meeting.left",
+			    "Zoom meeting %s stays in Zoom: %s. Delete it in Zoom if it is no "
+			    "longer needed.",
+			    ws->meeting_id, why);
 	} else {
-		snprintf(run->error, sizeof(run->error), "zoom delete failed: status %ld code %d %s",
-		         ws->zerr.http_status, ws->zerr.code,
+		snprintf(run->error, sizeof(run->error),
+		         "zoom delete failed: status %ld code %d %s", ws->zerr.http_status,
+		         ws->zerr.code,
 		         ws->token_err ? cx_strerror(ws->token_err) : ws->zerr.message);
 		if (ws->zerr.retry_after_s > 0)
 			run->retry_after_ms = ws->zerr.retry_after_s * 1000;
@@ -1094,7 +1070,7 @@ enum job_outcome job_zoom_meeting_delete(struct job_run *run)
 		snprintf(run->error, sizeof(run->error), "the job names no meeting");
 		return JOB_OUTCOME_FAIL;
 	}
-	return delete_call(ws, store_conn(env->store), false);
+	return call(ws, store_conn(env->store), false, 0);
 }
 
 /* --- zoom.meeting.read --- */
@@ -1118,7 +1094,8 @@ static enum cx_err read_answer(struct write_step *ws, struct store_conn *c,
 	if (!ws->token_err && ws->err == CX_ENOTFOUND) {
 		e = store_meeting_set_status(c, t->ev.id, MEETING_FAILED, "meeting_gone",
 		                             "The Zoom meeting was deleted in Zoom.",
-		                             "Remove the meeting from the event and add it again.", now);
+		                             "Remove the meeting from the event and add it again.",
+		                             now);
 		if (!e)
 			e = activity(c, t->ev.user_id, "zoom.meeting.gone",
 			             "Zoom meeting %s of “%s” was deleted in Zoom.", m->external_id,
@@ -1188,8 +1165,8 @@ enum job_outcome job_zoom_meeting_read(struct job_run *run)
 	ws->run = run;
 	ws->action = ACT_ZOOM_READ;
 	ws->event_id = payload_int(run->job, "event_id");
-	enum cx_err e = ws->event_id > 0 ? store_write_target_get(c, ws->event_id, &ws->t)
-	                                 : CX_ENOTFOUND;
+	enum cx_err e =
+	    ws->event_id > 0 ? store_write_target_get(c, ws->event_id, &ws->t) : CX_ENOTFOUND;
 	if (e || !meeting_is(&ws->t, "zoom", MEETING_READY) || !ws->t.meeting.external_id) {
 		step_free(ws);
 		return JOB_OUTCOME_DONE; /* nothing to read (any more) */

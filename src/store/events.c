@@ -11,19 +11,6 @@
 #include "base/banned.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define EVENT_COLUMNS                                                                              \
-	"events.id, events.calendar_id, events.user_id, calendar_accounts.provider, "              \
-	"events.external_id, events.title, events.start_utc, events.end_utc, events.time_zone, "   \
-	"events.all_day, events.description, events.location, events.etag, events.join_url, "      \
-	"events.recurring_series_id, events.status, events.deleted, events.updated_at, "           \
-	"events.write_state, events.write_error, meetings.id, meetings.provider, meetings.status, " \
-	"meetings.external_id, meetings.join_url, meetings.passcode, meetings.error_code, "         \
-	"meetings.error_message, meetings.error_hint, meetings.connection_id"
-#define EVENT_FROM                                                                                 \
-	" FROM events JOIN calendars ON calendars.id = events.calendar_id JOIN calendar_accounts " \
-	"ON calendar_accounts.id = calendars.account_id LEFT JOIN meetings ON meetings.event_id = " \
-	"events.id AND meetings.status <> 'deleted' "
-
 void store_event_release(struct store_event *e)
 {
 	free(e->external_id);
@@ -57,7 +44,7 @@ void store_sync_target_release(struct store_sync_target *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static void read_event(struct store_rows *rows, struct store_event *e)
+void store_event_read(struct store_rows *rows, struct store_event *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->id = store_col_int(rows, 0);
@@ -222,7 +209,7 @@ enum cx_err store_events_list(struct store_conn *c, int64_t user_id, int64_t sta
 	*n = 0;
 	enum cx_err err =
 	    store_query(c,
-	                "SELECT " EVENT_COLUMNS EVENT_FROM
+	                "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM
 	                "WHERE events.user_id = $1 AND calendar_accounts.user_id = $1 "
 	                "AND events.deleted = 0 AND events.delete_requested = 0 AND "
 	                "calendars.selected = 1 AND "
@@ -237,7 +224,7 @@ enum cx_err store_events_list(struct store_conn *c, int64_t user_id, int64_t sta
 			cap = cap ? cap * 2 : 16;
 			list = xrealloc(list, cap * sizeof(*list));
 		}
-		read_event(rows, &list[count++]);
+		store_event_read(rows, &list[count++]);
 	}
 	err = store_rows_error(rows);
 	store_rows_free(rows);
@@ -258,7 +245,7 @@ enum cx_err store_event_get(struct store_conn *c, int64_t user_id, int64_t id,
 	memset(out, 0, sizeof(*out));
 	enum cx_err err =
 	    store_query(c,
-	                "SELECT " EVENT_COLUMNS EVENT_FROM
+	                "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM
 	                "WHERE events.user_id = $1 AND calendar_accounts.user_id = $1 "
 	                "AND events.id = $2 AND events.delete_requested = 0 AND "
 	                "(events.deleted = 0 OR events.write_state = 'failed')",
@@ -266,7 +253,7 @@ enum cx_err store_event_get(struct store_conn *c, int64_t user_id, int64_t id,
 	if (err)
 		return err;
 	if (store_rows_next(rows))
-		read_event(rows, out);
+		store_event_read(rows, out);
 	else
 		err = store_rows_error(rows) ? store_rows_error(rows) : CX_ENOTFOUND;
 	store_rows_free(rows);

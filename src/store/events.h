@@ -36,16 +36,16 @@ struct store_event {
 	int64_t end_utc;
 	char *time_zone; /* IANA; may be NULL */
 	bool all_day;
-	char *description;         /* may be NULL */
-	char *location;            /* may be NULL */
-	char *etag;                /* may be NULL */
-	char *join_url;            /* a meeting link (Meet, Teams or Zoom); may be NULL */
-	char *recurring_series_id; /* occurrences: the series' provider id; may be NULL */
-	char status[16];           /* EVENT_STATUS_* */
-	bool deleted;              /* output only */
-	int64_t updated_at;        /* output only: when Calendox last wrote the row */
-	char write_state[16];      /* output only: WRITE_* of store/meetings.h */
-	char *write_error;         /* output only: why the last write failed; NULL */
+	char *description;             /* may be NULL */
+	char *location;                /* may be NULL */
+	char *etag;                    /* may be NULL */
+	char *join_url;                /* a meeting link (Meet, Teams or Zoom); may be NULL */
+	char *recurring_series_id;     /* occurrences: the series' provider id; may be NULL */
+	char status[16];               /* EVENT_STATUS_* */
+	bool deleted;                  /* output only */
+	int64_t updated_at;            /* output only: when Calendox last wrote the row */
+	char write_state[16];          /* output only: WRITE_* of store/meetings.h */
+	char *write_error;             /* output only: why the last write failed; NULL */
 	struct store_meeting *meeting; /* output only: its meeting record (meetings.h); NULL */
 };
 void store_event_release(struct store_event *e);
@@ -74,8 +74,8 @@ enum cx_err store_sync_target_get(struct store_conn *c, int64_t calendar_id,
 
 /* Inserts the provider's event into the calendar, or updates the row with the same external id
  * (also bringing a deleted one back), unless Calendox has a write of that event pending (the
- * person's version wins until it is written; *id is then 0). generation marks the row as seen in that sync round (see
- * store_events_sweep). *id (may be NULL) gets the row id. */
+ * person's version wins until it is written; *id is then 0). generation marks the row as seen in
+ * that sync round (see store_events_sweep). *id (may be NULL) gets the row id. */
 enum cx_err store_event_upsert(struct store_conn *c, int64_t calendar_id, int64_t user_id,
                                const struct store_event *e, int64_t generation, int64_t now,
                                int64_t *id);
@@ -90,8 +90,9 @@ enum cx_err store_events_sweep(struct store_conn *c, int64_t calendar_id, int64_
                                int64_t window_start, int64_t window_end, int64_t now,
                                int64_t *changes);
 
-/* The person's events that overlap [start, end) and are not deleted (nor being deleted), in selected calendars of
- * active accounts, earliest first, at most EVENTS_LIST_MAX. Caller frees with store_events_free().
+/* The person's events that overlap [start, end) and are not deleted (nor being deleted), in
+ * selected calendars of active accounts, earliest first, at most EVENTS_LIST_MAX. Caller frees with
+ * store_events_free().
  */
 enum cx_err store_events_list(struct store_conn *c, int64_t user_id, int64_t start, int64_t end,
                               struct store_event **out, size_t *n);
@@ -125,5 +126,27 @@ struct store_sync_due {
 enum cx_err store_calendars_sync_due(struct store_conn *c, int64_t account_id,
                                      int64_t synced_before, size_t max, struct store_sync_due **out,
                                      size_t *n);
+
+/* --- for the store's own files (events.c, meetings.c) --- */
+/* The columns store_event_read() reads (STORE_EVENT_NCOLS of them, the event's meeting record
+ * last), from STORE_EVENT_FROM, which joins the calendar, its account and the event's meeting that
+ * is not deleted. */
+#define STORE_EVENT_COLUMNS                                                                        \
+	"events.id, events.calendar_id, events.user_id, calendar_accounts.provider, "              \
+	"events.external_id, events.title, events.start_utc, events.end_utc, events.time_zone, "   \
+	"events.all_day, events.description, events.location, events.etag, events.join_url, "      \
+	"events.recurring_series_id, events.status, events.deleted, events.updated_at, "           \
+	"events.write_state, events.write_error, meetings.id, meetings.provider, "                 \
+	"meetings.status, "                                                                        \
+	"meetings.external_id, meetings.join_url, meetings.passcode, meetings.error_code, "        \
+	"meetings.error_message, meetings.error_hint, meetings.connection_id"
+#define STORE_EVENT_FROM                                                                           \
+	" FROM events JOIN calendars ON calendars.id = events.calendar_id JOIN calendar_accounts " \
+	"ON calendar_accounts.id = calendars.account_id LEFT JOIN meetings ON meetings.event_id "  \
+	"= "                                                                                       \
+	"events.id AND meetings.status <> 'deleted' "
+#define STORE_EVENT_NCOLS 30
+/* Reads the STORE_EVENT_COLUMNS of the current row into e (owned strings). */
+void store_event_read(struct store_rows *rows, struct store_event *e);
 
 #endif

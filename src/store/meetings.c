@@ -70,12 +70,13 @@ enum cx_err store_write_calendar_get(struct store_conn *c, int64_t user_id, int6
 	struct store_val p[] = {SV_INT(user_id), SV_INT(calendar_id)};
 	struct store_rows *rows = NULL;
 	memset(out, 0, sizeof(*out));
-	enum cx_err err = store_query(c,
-	                              "SELECT calendar_accounts.provider, calendar_accounts.status, "
-	                              "calendars.writable FROM calendars JOIN calendar_accounts ON "
-	                              "calendar_accounts.id = calendars.account_id WHERE "
-	                              "calendar_accounts.user_id = $1 AND calendars.id = $2",
-	                              p, N(p), &rows);
+	enum cx_err err =
+	    store_query(c,
+	                "SELECT calendar_accounts.provider, calendar_accounts.status, "
+	                "calendars.writable FROM calendars JOIN calendar_accounts ON "
+	                "calendar_accounts.id = calendars.account_id WHERE "
+	                "calendar_accounts.user_id = $1 AND calendars.id = $2",
+	                p, N(p), &rows);
 	if (err)
 		return err;
 	if (store_rows_next(rows)) {
@@ -98,16 +99,10 @@ enum cx_err store_write_target_get(struct store_conn *c, int64_t event_id,
 	memset(out, 0, sizeof(*out));
 	enum cx_err err = store_query(
 	    c,
-	    "SELECT events.id, events.calendar_id, events.user_id, calendar_accounts.provider, "
-	    "events.external_id, events.title, events.start_utc, events.end_utc, events.time_zone, "
-	    "events.all_day, events.description, events.location, events.etag, events.join_url, "
-	    "events.deleted, calendars.account_id, calendar_accounts.status, calendars.external_id, "
-	    "events.write_seed, events.write_state, events.local_version, events.written_version, "
-	    "events.write_generation, events.at_provider, events.delete_requested, "
-	    "events.write_error, " MEETING_COLUMNS
-	    " FROM events JOIN calendars ON calendars.id = events.calendar_id JOIN "
-	    "calendar_accounts ON calendar_accounts.id = calendars.account_id LEFT JOIN meetings ON "
-	    "meetings.event_id = events.id WHERE events.id = $1",
+	    "SELECT " STORE_EVENT_COLUMNS ", calendars.account_id, calendar_accounts.status, "
+	    "calendars.external_id, events.write_seed, events.local_version, "
+	    "events.written_version, events.write_generation, events.at_provider, "
+	    "events.delete_requested, " MEETING_COLUMNS STORE_EVENT_FROM "WHERE events.id = $1",
 	    p, N(p), &rows);
 	if (err)
 		return err;
@@ -115,36 +110,22 @@ enum cx_err store_write_target_get(struct store_conn *c, int64_t event_id,
 		err = store_rows_error(rows) ? store_rows_error(rows) : CX_ENOTFOUND;
 		goto out;
 	}
-	struct store_event *e = &out->ev;
-	e->id = store_col_int(rows, 0);
-	e->calendar_id = store_col_int(rows, 1);
-	e->user_id = store_col_int(rows, 2);
-	snprintf(e->provider, sizeof(e->provider), "%s", store_col_text(rows, 3));
-	e->external_id = store_col_text_dup(rows, 4);
-	e->title = store_col_text_dup(rows, 5);
-	e->start_utc = store_col_int(rows, 6);
-	e->end_utc = store_col_int(rows, 7);
-	e->time_zone = store_col_text_dup(rows, 8);
-	e->all_day = store_col_int(rows, 9) != 0;
-	e->description = store_col_text_dup(rows, 10);
-	e->location = store_col_text_dup(rows, 11);
-	e->etag = store_col_text_dup(rows, 12);
-	e->join_url = store_col_text_dup(rows, 13);
-	e->deleted = store_col_int(rows, 14) != 0;
-	out->account_id = store_col_int(rows, 15);
-	snprintf(out->account_status, sizeof(out->account_status), "%s", store_col_text(rows, 16));
-	out->calendar_external_id = store_col_text_dup(rows, 17);
-	out->write_seed = store_col_text_dup(rows, 18);
-	snprintf(out->write_state, sizeof(out->write_state), "%s", store_col_text(rows, 19));
-	out->local_version = store_col_int(rows, 20);
-	out->written_version = store_col_int(rows, 21);
-	out->write_generation = store_col_int(rows, 22);
-	out->at_provider = store_col_int(rows, 23) != 0;
-	out->delete_requested = store_col_int(rows, 24) != 0;
-	e->write_error = store_col_text_dup(rows, 25);
-	out->has_meeting = !store_col_null(rows, 26);
+	const int w = STORE_EVENT_NCOLS;
+	store_event_read(rows, &out->ev);
+	snprintf(out->write_state, sizeof(out->write_state), "%s", out->ev.write_state);
+	out->account_id = store_col_int(rows, w);
+	snprintf(out->account_status, sizeof(out->account_status), "%s",
+	         store_col_text(rows, w + 1));
+	out->calendar_external_id = store_col_text_dup(rows, w + 2);
+	out->write_seed = store_col_text_dup(rows, w + 3);
+	out->local_version = store_col_int(rows, w + 4);
+	out->written_version = store_col_int(rows, w + 5);
+	out->write_generation = store_col_int(rows, w + 6);
+	out->at_provider = store_col_int(rows, w + 7) != 0;
+	out->delete_requested = store_col_int(rows, w + 8) != 0;
+	out->has_meeting = !store_col_null(rows, w + 9);
 	if (out->has_meeting)
-		read_meeting(rows, 26, &out->meeting);
+		read_meeting(rows, w + 9, &out->meeting);
 out:
 	store_rows_free(rows);
 	if (err)
@@ -177,10 +158,11 @@ static enum cx_err insert_meeting(struct store_conn *c, int64_t user_id, int64_t
 {
 	struct store_val p[] = {SV_INT(event_id), SV_INT(user_id), SV_TEXT(provider),
 	                        connection_id > 0 ? SV_INT(connection_id) : SV_NULL, SV_INT(now)};
-	return store_exec(c,
-	                  "INSERT INTO meetings (event_id, user_id, provider, status, connection_id, "
-	                  "created_at, updated_at) VALUES ($1, $2, $3, 'pending', $4, $5, $5)",
-	                  p, N(p), NULL);
+	return store_exec(
+	    c,
+	    "INSERT INTO meetings (event_id, user_id, provider, status, connection_id, "
+	    "created_at, updated_at) VALUES ($1, $2, $3, 'pending', $4, $5, $5)",
+	    p, N(p), NULL);
 }
 
 enum cx_err store_event_create(struct store_conn *c, const struct store_event_new *n, int64_t now,
@@ -190,25 +172,37 @@ enum cx_err store_event_create(struct store_conn *c, const struct store_event_ne
 	if (!e->external_id || !*e->external_id || !n->write_seed)
 		return CX_EINVAL;
 	struct store_val p[] = {
-	    SV_INT(n->calendar_id), SV_INT(n->user_id),      SV_TEXT(e->external_id),
-	    SV_TEXT(e->title),      SV_INT(e->start_utc),    SV_INT(e->end_utc),
-	    SV_TEXT(e->time_zone),  SV_INT(e->all_day),      SV_TEXT(e->description),
-	    SV_TEXT(e->location),   SV_INT(now),             SV_TEXT(n->write_seed),
-	    SV_TEXT(n->idempotency_key), SV_TEXT(n->request_hash),
+	    SV_INT(n->calendar_id),
+	    SV_INT(n->user_id),
+	    SV_TEXT(e->external_id),
+	    SV_TEXT(e->title),
+	    SV_INT(e->start_utc),
+	    SV_INT(e->end_utc),
+	    SV_TEXT(e->time_zone),
+	    SV_INT(e->all_day),
+	    SV_TEXT(e->description),
+	    SV_TEXT(e->location),
+	    SV_INT(now),
+	    SV_TEXT(n->write_seed),
+	    SV_TEXT(n->idempotency_key),
+	    SV_TEXT(n->request_hash),
 	};
 	enum cx_err err = store_query_int(
 	    c,
 	    "INSERT INTO events (calendar_id, user_id, external_id, title, start_utc, end_utc, "
 	    "time_zone, all_day, description, location, status, deleted, updated_at, "
 	    "seen_generation, write_seed, write_state, local_version, written_version, "
-	    "write_generation, at_provider, delete_requested, idempotency_key, request_hash) VALUES "
-	    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'confirmed', 0, $11, 0, $12, 'pending', 1, 0, "
+	    "write_generation, at_provider, delete_requested, idempotency_key, request_hash) "
+	    "VALUES "
+	    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'confirmed', 0, $11, 0, $12, 'pending', 1, "
+	    "0, "
 	    "0, 0, 0, $13, $14) RETURNING id",
 	    p, N(p), id);
 	if (err)
 		return err;
 	if (n->meeting_provider)
-		err = insert_meeting(c, n->user_id, *id, n->meeting_provider, n->connection_id, now);
+		err =
+		    insert_meeting(c, n->user_id, *id, n->meeting_provider, n->connection_id, now);
 	return err;
 }
 
@@ -239,9 +233,9 @@ enum cx_err store_event_change(struct store_conn *c, int64_t user_id, int64_t ev
                                int64_t *generation)
 {
 	struct store_val p[] = {
-	    SV_INT(user_id),          SV_INT(event_id),         SV_TEXT(ch->title),
-	    SV_TEXT(ch->description), SV_TEXT(ch->location),    SV_INT(ch->set_time),
-	    SV_INT(ch->start_utc),    SV_INT(ch->end_utc),      SV_INT(ch->all_day),
+	    SV_INT(user_id),          SV_INT(event_id),      SV_TEXT(ch->title),
+	    SV_TEXT(ch->description), SV_TEXT(ch->location), SV_INT(ch->set_time),
+	    SV_INT(ch->start_utc),    SV_INT(ch->end_utc),   SV_INT(ch->all_day),
 	    SV_TEXT(ch->time_zone),   SV_INT(now),
 	};
 	return store_query_int(
@@ -308,16 +302,17 @@ enum cx_err store_meeting_set_status(struct store_conn *c, int64_t event_id, con
 enum cx_err store_meeting_create_started(struct store_conn *c, int64_t event_id, int64_t now)
 {
 	struct store_val p[] = {SV_INT(event_id), SV_INT(now)};
-	return store_exec(c,
-	                  "UPDATE meetings SET create_inflight = 1, updated_at = $2 WHERE event_id = "
-	                  "$1",
-	                  p, N(p), NULL);
+	return store_exec(
+	    c,
+	    "UPDATE meetings SET create_inflight = 1, updated_at = $2 WHERE event_id = "
+	    "$1",
+	    p, N(p), NULL);
 }
 
-enum cx_err store_meeting_create_failed(struct store_conn *c, int64_t event_id,
-                                        int64_t retry_at_ms, bool maybe_created,
-                                        const char *error_code, const char *error_message,
-                                        const char *error_hint, int64_t now)
+enum cx_err store_meeting_create_failed(struct store_conn *c, int64_t event_id, int64_t retry_at_ms,
+                                        bool maybe_created, const char *error_code,
+                                        const char *error_message, const char *error_hint,
+                                        int64_t now)
 {
 	struct store_val p[] = {SV_INT(event_id),       SV_INT(retry_at_ms), SV_TEXT(error_code),
 	                        SV_TEXT(error_message), SV_TEXT(error_hint), SV_INT(now),
@@ -334,16 +329,17 @@ enum cx_err store_meeting_set_zoom(struct store_conn *c, int64_t event_id, const
                                    int64_t start_utc, int64_t end_utc, const char *time_zone,
                                    int64_t now)
 {
-	struct store_val p[] = {SV_INT(event_id),   SV_TEXT(meeting_id), SV_TEXT(join_url),
-	                        SV_TEXT(passcode),  SV_TEXT(topic),      SV_INT(start_utc),
-	                        SV_INT(end_utc),    SV_TEXT(time_zone),  SV_INT(now)};
-	return store_exec(c,
-	                  "UPDATE meetings SET external_id = $2, join_url = $3, passcode = $4, "
-	                  "status = CASE WHEN status = 'deleted' THEN 'deleting' ELSE status END, "
-	                  "topic = $5, start_utc = $6, end_utc = $7, time_zone = $8, "
-	                  "create_inflight = 0, retry_at_ms = 0, error_code = NULL, error_message = "
-	                  "NULL, error_hint = NULL, updated_at = $9 WHERE event_id = $1",
-	                  p, N(p), NULL);
+	struct store_val p[] = {SV_INT(event_id),  SV_TEXT(meeting_id), SV_TEXT(join_url),
+	                        SV_TEXT(passcode), SV_TEXT(topic),      SV_INT(start_utc),
+	                        SV_INT(end_utc),   SV_TEXT(time_zone),  SV_INT(now)};
+	return store_exec(
+	    c,
+	    "UPDATE meetings SET external_id = $2, join_url = $3, passcode = $4, "
+	    "status = CASE WHEN status = 'deleted' THEN 'deleting' ELSE status END, "
+	    "topic = $5, start_utc = $6, end_utc = $7, time_zone = $8, "
+	    "create_inflight = 0, retry_at_ms = 0, error_code = NULL, error_message = "
+	    "NULL, error_hint = NULL, updated_at = $9 WHERE event_id = $1",
+	    p, N(p), NULL);
 }
 
 enum cx_err store_meeting_set_link(struct store_conn *c, int64_t event_id, const char *join_url,
@@ -381,14 +377,15 @@ enum cx_err store_event_written(struct store_conn *c, int64_t event_id, int64_t 
 	if (err)
 		return err;
 	int64_t changes = 0;
-	err = store_exec(c,
-	                 "UPDATE events SET external_id = $3, etag = COALESCE($4, etag), "
-	                 "description = CASE WHEN $5 = 1 THEN $6 ELSE description END, location = "
-	                 "CASE WHEN $5 = 1 THEN $7 ELSE location END, join_url = CASE WHEN $5 = 1 "
-	                 "THEN $8 ELSE join_url END, at_provider = 1, written_version = $2, "
-	                 "write_state = CASE WHEN local_version = $2 THEN 'none' ELSE write_state END, "
-	                 "write_error = NULL, updated_at = $9 WHERE id = $1",
-	                 p, N(p), &changes);
+	err = store_exec(
+	    c,
+	    "UPDATE events SET external_id = $3, etag = COALESCE($4, etag), "
+	    "description = CASE WHEN $5 = 1 THEN $6 ELSE description END, location = "
+	    "CASE WHEN $5 = 1 THEN $7 ELSE location END, join_url = CASE WHEN $5 = 1 "
+	    "THEN $8 ELSE join_url END, at_provider = 1, written_version = $2, "
+	    "write_state = CASE WHEN local_version = $2 THEN 'none' ELSE write_state END, "
+	    "write_error = NULL, updated_at = $9 WHERE id = $1",
+	    p, N(p), &changes);
 	if (!err && changes == 0)
 		err = CX_ENOTFOUND;
 	return err;
@@ -407,12 +404,13 @@ enum cx_err store_event_write_failed(struct store_conn *c, int64_t event_id, con
                                      int64_t now)
 {
 	struct store_val p[] = {SV_INT(event_id), SV_TEXT(reason), SV_INT(now)};
-	return store_exec(c,
-	                  "UPDATE events SET write_state = 'failed', write_error = $2, "
-	                  "written_version = local_version, deleted = CASE WHEN at_provider = 0 OR "
-	                  "delete_requested = 1 THEN 1 ELSE deleted END, updated_at = $3 WHERE id = "
-	                  "$1",
-	                  p, N(p), NULL);
+	return store_exec(
+	    c,
+	    "UPDATE events SET write_state = 'failed', write_error = $2, "
+	    "written_version = local_version, deleted = CASE WHEN at_provider = 0 OR "
+	    "delete_requested = 1 THEN 1 ELSE deleted END, updated_at = $3 WHERE id = "
+	    "$1",
+	    p, N(p), NULL);
 }
 
 enum cx_err store_event_write_finish(struct store_conn *c, int64_t event_id, int64_t version,
@@ -443,7 +441,8 @@ enum cx_err store_meetings_attention(struct store_conn *c, int64_t calendar_id, 
 	    "events.calendar_id = $1 AND events.write_state <> 'pending' AND ((events.deleted = 1 "
 	    "AND meetings.status IN ('pending', 'ready')) OR (events.deleted = 0 AND "
 	    "meetings.provider = 'zoom' AND meetings.status = 'ready' AND (events.start_utc <> "
-	    "meetings.start_utc OR events.end_utc <> meetings.end_utc OR COALESCE(events.title, '') "
+	    "meetings.start_utc OR events.end_utc <> meetings.end_utc OR COALESCE(events.title, "
+	    "'') "
 	    "<> COALESCE(meetings.topic, '')))) ORDER BY events.id LIMIT $2",
 	    p, N(p), &rows);
 	if (err) {

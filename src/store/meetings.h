@@ -63,7 +63,7 @@ struct store_write_target {
 	int64_t local_version;
 	int64_t written_version;
 	int64_t write_generation;
-	bool at_provider;      /* the provider has the event (it came by sync, or the insert landed) */
+	bool at_provider; /* the provider has the event (it came by sync, or the insert landed) */
 	bool delete_requested; /* deleted in Calendox; the provider's copy still to delete */
 	bool has_meeting;
 	struct store_meeting meeting;
@@ -145,10 +145,10 @@ enum cx_err store_meeting_create_started(struct store_conn *c, int64_t event_id,
 /* A Zoom create that failed for now: attempts + 1, the next try not before retry_at_ms, the error
  * recorded (may be NULL). create_inflight stays 1 when maybe_created (the request may have reached
  * Zoom and its answer was lost), else 0. */
-enum cx_err store_meeting_create_failed(struct store_conn *c, int64_t event_id,
-                                        int64_t retry_at_ms, bool maybe_created,
-                                        const char *error_code, const char *error_message,
-                                        const char *error_hint, int64_t now);
+enum cx_err store_meeting_create_failed(struct store_conn *c, int64_t event_id, int64_t retry_at_ms,
+                                        bool maybe_created, const char *error_code,
+                                        const char *error_message, const char *error_hint,
+                                        int64_t now);
 /* The created (or re-read) Zoom meeting: id, link, passcode and what it was set to. The status
  * stays as it is (pending until the calendar event carries the link), except that a meeting
  * removed while it was being created becomes 'deleting': it exists in Zoom now. */
