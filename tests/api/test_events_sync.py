@@ -382,3 +382,40 @@ class PagingTest(SyncCase):
             self.assertGreaterEqual(len(m_pages), 2, "Graph answered in several pages")
         finally:
             self.sb.request("POST", "/_sandbox/google/page_mode", {"short": False})
+
+
+class SyncKillTest(SyncCase):
+    """A sync killed half-way (kill -9) resumes after a restart without losing or duplicating."""
+    extra_env = {"CALENDOX_SYNC_POLL_S": "1", "CALENDOX_JOB_LEASE_S": "5"}
+
+    def test_a_killed_sync_resumes_whole(self):
+        self.sb.request("POST", "/_sandbox/google/page_mode", {"short": True})
+        try:
+            base = now_utc().replace(minute=0, second=0) + datetime.timedelta(days=1)
+            tag = self.unique("Killed")
+            for i in range(400):
+                self.google_event(f"{tag} {i}", base + datetime.timedelta(hours=i))
+            self.sb.request("POST", "/_sandbox/latency", {"ms": 400})
+            c = self.signed_up()
+            self.connect(c, "google")
+
+            def stored():
+                return self.server.db_query(
+                    "SELECT COUNT(*) FROM events WHERE title LIKE ?", (tag + " %",))[0][0]
+            deadline = time.time() + WAIT_S
+            while stored() == 0 and time.time() < deadline:
+                time.sleep(0.05)
+            partial = stored()
+            self.assertGreater(partial, 0, "a first page was stored")
+            self.assertLess(partial, 400, "the kill came before the round ended")
+            self.server.proc.kill()
+            self.server.proc.wait()
+            self.sb.request("POST", "/_sandbox/latency", {"ms": 0})
+            self.server.start()
+            self.wait_for(c, lambda evs: len({e["title"] for e in evs
+                                              if e["title"].startswith(tag)}) == 400,
+                          "every event after the restart")
+            self.no_duplicate_rows()
+        finally:
+            self.sb.request("POST", "/_sandbox/latency", {"ms": 0})
+            self.sb.request("POST", "/_sandbox/google/page_mode", {"short": False})

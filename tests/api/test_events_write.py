@@ -537,3 +537,32 @@ class ZoomUpdateTest(WriteCase):
         self.wait_until(lambda: self.zoom_meeting(mid)["start_time"] == rfc3339(later),
                         "the meeting to follow the event")
         self.assertEqual(self.zoom_meeting(mid)["duration"], 30)
+
+
+class OccurrenceTest(WriteCase):
+    """One occurrence of a recurring event is changed or deleted on its own."""
+
+    def test_edit_and_delete_single_occurrences(self):
+        c, cal = self.ready(zoom=False)
+        title = self.unique("Weekly")
+        start = now_utc().replace(minute=0, second=0) + datetime.timedelta(days=1)
+        self.google_event(title, start, minutes=30, recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"])
+        evs = self.wait_for(c, lambda evs: len([e for e in evs if e["title"] == title]) == 3,
+                            "the three occurrences")
+        first, second, third = sorted((e for e in evs if e["title"] == title),
+                                      key=lambda e: e["start"])
+        r = c.call("PATCH", f"/api/events/{second['id']}", {"title": title + " (moved)"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(c.call("DELETE", f"/api/events/{third['id']}").status, 204)
+        self.writes_settle(third["id"])
+        # Google holds the change as an exception of that occurrence only, and the deletion.
+        g = [e for e in self.sb.state()["google"]["events"]
+             if e.get("summary", "").startswith(title)]
+        moved = [e for e in g if e.get("summary") == title + " (moved)"]
+        self.assertEqual(len(moved), 1, g)
+        self.assertEqual(moved[0]["id"], second["external_id"])
+        # The next sync rounds agree: one moved, one as it was, the third gone.
+        time.sleep(2.5)
+        titles = sorted(e["title"] for e in self.events(c) if e["title"].startswith(title))
+        self.assertEqual(titles, [title, title + " (moved)"])
+        self.assertEqual(c.call("GET", f"/api/events/{first['id']}").json()["title"], title)
