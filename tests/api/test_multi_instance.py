@@ -60,7 +60,7 @@ class MultiInstanceTest(WriteCase):
 
     def test_zoom_flow_while_instances_die(self):
         c, cal = self.ready()
-        self.sb.request("POST", "/_sandbox/latency", {"ms": 150})
+        self.sb.request("POST", "/_sandbox/latency", {"ms": 300})
         stop = threading.Event()
         kills = []
 
@@ -70,9 +70,9 @@ class MultiInstanceTest(WriteCase):
                 kills.append(i % self.server.n)
                 victim = i % self.server.n
                 self.server.kill_instance(victim)
-                time.sleep(0.8)
+                time.sleep(0.5)
                 self.server.start_instance(victim)
-                time.sleep(0.8)
+                time.sleep(0.5)
                 i += 1
 
         killer = threading.Thread(target=chaos)
@@ -86,11 +86,14 @@ class MultiInstanceTest(WriteCase):
 
         killer.start()
         try:
-            workers = [threading.Thread(target=make, args=(n,)) for n in range(12)]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
+            # Three waves of four, so the writes span several kills.
+            for wave in range(3):
+                workers = [threading.Thread(target=make, args=(wave * 4 + n,))
+                           for n in range(4)]
+                for w in workers:
+                    w.start()
+                for w in workers:
+                    w.join()
             gone = made[:4]
             for _, event_id in gone:
                 self.delete_until_answered(c, event_id)
