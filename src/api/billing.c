@@ -66,19 +66,29 @@ enum cx_err api_set_plan(struct app *app, int64_t user_id, enum plan plan, int64
 		sub.current_period_end = plan_is_paid(plan) ? now + PERIOD_S : 0;
 	}
 	err = store_subscription_set(c, user_id, &sub, now);
-	/* Free allows no calendar accounts: they rest suspended until a plan that allows them. */
-	int64_t moved = 0;
+	/* The accounts fit the new plan: Free allows none, a smaller plan fewer (the newest rest
+	 * suspended), a larger one takes suspended ones back, all without a new authorization.
+	 * PLAN_UNLIMITED is negative, which the store reads as "any number". */
+	int limit = plan_can_connect_calendars(plan) ? plan_calendar_accounts(plan, &app->limits) : 0;
+	int64_t down = 0, up = 0;
 	if (!err)
-		err = store_calendar_accounts_suspend(c, user_id, !plan_can_connect_calendars(plan),
-						      now, &moved);
-	if (!err && moved > 0)
-		err = store_activity_add(c, user_id, now,
-					 plan_can_connect_calendars(plan) ? "calendars.reactivated"
-									  : "calendars.suspended",
-					 plan_can_connect_calendars(plan)
-						 ? "Your calendar accounts are active again."
-						 : "Your calendar accounts are suspended: the Free "
-						   "plan has no calendars.");
+		err = store_calendar_accounts_fit(c, user_id, limit, now, &down, &up);
+	if (!err && up > 0)
+		err = store_activity_add(c, user_id, now, "calendars.reactivated",
+					 "Your calendar accounts are active again.");
+	if (!err && down > 0) {
+		char detail[200];
+		if (limit == 0)
+			snprintf(detail, sizeof(detail), "Your calendar accounts are suspended: the "
+							 "Free plan has no calendars.");
+		else
+			snprintf(detail, sizeof(detail),
+				 "%lld calendar account%s suspended: the %s plan allows %d. "
+				 "Subscribe to a larger plan under Settings → Billing to use them "
+				 "again.",
+				 (long long)down, down == 1 ? " is" : "s are", plan_name(plan), limit);
+		err = store_activity_add(c, user_id, now, "calendars.suspended", detail);
+	}
 	if (!err) {
 		char detail[128];
 		snprintf(detail, sizeof(detail), "Your plan is now %s.", plan_name(plan));

@@ -356,6 +356,61 @@ enum cx_err store_calendar_accounts_suspend(struct store_conn *c, int64_t user_i
 			  p, N(p), changed);
 }
 
+enum cx_err store_calendar_accounts_fit(struct store_conn *c, int64_t user_id, int limit,
+					int64_t now, int64_t *suspended, int64_t *reactivated)
+{
+	struct store_val p[] = {SV_INT(user_id)};
+	struct store_rows *rows = NULL;
+	int64_t *ids = NULL;
+	bool *suspend = NULL;
+	size_t n = 0, cap = 0;
+	int64_t down = 0, up = 0;
+	enum cx_err err = store_query(c,
+				      "SELECT id, status FROM calendar_accounts WHERE user_id = $1 "
+				      "ORDER BY created_at, id",
+				      p, N(p), &rows);
+	if (err)
+		goto out;
+	/* Collect first: the changes are made after the rows are read. */
+	for (size_t rank = 0; store_rows_next(rows); rank++) {
+		const char *status = store_col_text(rows, 1);
+		bool fits = limit < 0 || rank < (size_t)limit;
+		bool active = strcmp(status, CALENDAR_ACCOUNT_ACTIVE) == 0;
+		bool resting = strcmp(status, CALENDAR_ACCOUNT_SUSPENDED) == 0;
+		if ((fits && !resting) || (!fits && !active))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+			suspend = xrealloc(suspend, cap * sizeof(*suspend));
+		}
+		ids[n] = store_col_int(rows, 0);
+		suspend[n++] = !fits;
+	}
+	err = store_rows_error(rows);
+	for (size_t i = 0; !err && i < n; i++) {
+		struct store_val q[] = {
+			SV_INT(ids[i]),
+			SV_TEXT(suspend[i] ? CALENDAR_ACCOUNT_SUSPENDED : CALENDAR_ACCOUNT_ACTIVE),
+			SV_INT(now)};
+		err = store_exec(c, "UPDATE calendar_accounts SET status = $2, updated_at = $3 "
+				    "WHERE id = $1", q, N(q), NULL);
+		if (suspend[i])
+			down++;
+		else
+			up++;
+	}
+out:
+	store_rows_free(rows);
+	free(ids);
+	free(suspend);
+	if (suspended)
+		*suspended = err ? 0 : down;
+	if (reactivated)
+		*reactivated = err ? 0 : up;
+	return err;
+}
+
 enum cx_err store_calendar_provider_ready(struct store_conn *c, int64_t user_id,
 					  const char *provider, bool *ready)
 {

@@ -101,6 +101,12 @@ enum cx_err store_calendar_set_selected(struct store_conn *c, int64_t user_id, i
  * gets the number of accounts moved. */
 enum cx_err store_calendar_accounts_suspend(struct store_conn *c, int64_t user_id, bool suspend,
 					    int64_t now, int64_t *changed);
+/* Fits the person's accounts to a plan that allows limit of them (< 0: any number, 0: none): the
+ * oldest limit accounts that are suspended become active again, and active ones beyond them are
+ * suspended (newest last in, first out). Accounts that need reconnecting keep that status but hold
+ * their place. *suspended and *reactivated (may be NULL) count the changes. */
+enum cx_err store_calendar_accounts_fit(struct store_conn *c, int64_t user_id, int limit,
+					int64_t now, int64_t *suspended, int64_t *reactivated);
 /* Whether the person has an active account of provider with at least one writable calendar (what
  * Google Meet and Teams links need). */
 enum cx_err store_calendar_provider_ready(struct store_conn *c, int64_t user_id,

@@ -20,7 +20,8 @@ def split(url):
     return u.path + ("?" + u.query if u.query else ""), dict(urllib.parse.parse_qsl(u.query))
 
 
-class CalendarsConnectTest(ServerTest):
+class ConnectCase(ServerTest):
+    """The helpers of the calendar connect tests; the subclasses hold the tests."""
     sandbox = True
 
     def setUp(self):
@@ -88,6 +89,8 @@ class CalendarsConnectTest(ServerTest):
         self.assertEqual(r.status, status, r.body)
         self.assertIn(b"Authorization failed", r.body)
 
+
+class CalendarsConnectTest(ConnectCase):
     # --- start ---
 
     def test_start_asks_for_the_scopes_extras_and_pkce(self):
@@ -425,3 +428,32 @@ class CalendarsConnectTest(ServerTest):
         self.assertEqual(len(self.accounts(b)), 1)
         self.assertNotEqual(self.accounts(b)[0]["id"], acc["id"])
         self.assertEqual(self.accounts(a), [acc])
+
+
+class PlanFitTest(ConnectCase):
+    """A smaller plan suspends the accounts beyond its limit (the newest first) and a larger one
+    takes them back, without a new authorization."""
+    extra_env = {"CALENDOX_PLAN_BASIC_ACCOUNTS": "1"}
+
+    def test_downgrade_suspends_the_newest_and_upgrade_takes_them_back(self):
+        c = self.signed_up()
+        self.assertEqual(c.call("POST", "/api/billing/subscribe", {"plan": "premium"}).status,
+                         200)
+        self.connect(c, "google")
+        self.connect(c, "microsoft")
+        status = {a["provider"]: a["status"] for a in self.accounts(c)}
+        self.assertEqual(status, {"google": "active", "microsoft": "active"})
+        self.assertEqual(c.call("POST", "/api/billing/subscribe", {"plan": "basic"}).status, 200)
+        status = {a["provider"]: a["status"] for a in self.accounts(c)}
+        self.assertEqual(status, {"google": "active", "microsoft": "suspended"})
+        self.assertIn("calendars.suspended", self.activity(c))
+        teams = {p["id"]: p for p in c.call("GET", "/api/meeting-providers").json()["providers"]}
+        self.assertFalse(teams["teams"]["available"])
+        # Subscribing to the same plan again changes nothing more.
+        self.assertEqual(c.call("POST", "/api/billing/subscribe", {"plan": "basic"}).status, 200)
+        self.assertEqual(self.activity(c).count("calendars.suspended"), 1)
+        self.assertEqual(c.call("POST", "/api/billing/subscribe", {"plan": "standard"}).status,
+                         200)
+        status = {a["provider"]: a["status"] for a in self.accounts(c)}
+        self.assertEqual(status, {"google": "active", "microsoft": "active"})
+        self.assertIn("calendars.reactivated", self.activity(c))

@@ -275,6 +275,55 @@ static void list_suspend_and_readiness(void **state)
 	assert_true(ready);
 }
 
+static const char *status_of(struct fixture *f, int64_t id)
+{
+	static char status[24];
+	struct store_val p[] = {SV_INT(id)};
+	struct store_rows *rows = NULL;
+	assert_int_equal(store_query(f->c, "SELECT status FROM calendar_accounts WHERE id = $1", p,
+				     1, &rows),
+			 CX_OK);
+	assert_true(store_rows_next(rows));
+	snprintf(status, sizeof(status), "%s", store_col_text(rows, 0));
+	store_rows_free(rows);
+	return status;
+}
+
+/* A plan of n accounts keeps the oldest n active and rests the rest; one that needs reconnecting
+ * keeps its status and its place; a larger plan takes the rested ones back. */
+static void fit_to_a_plan(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = connect_account(f, f->ada, "google", "ada@example.com", google_cals, 1);
+	int64_t b = connect_account(f, f->ada, "microsoft", "user-1", google_cals, 1);
+	int64_t c = connect_account(f, f->ada, "google", "ada2@example.com", google_cals, 1);
+	int64_t bobs = connect_account(f, f->bob, "google", "bob@example.com", google_cals, 1);
+	struct store_val p[] = {SV_INT(b)};
+	assert_int_equal(store_exec(f->c, "UPDATE calendar_accounts SET status = 'needs_reconnect' "
+				    "WHERE id = $1", p, 1, NULL),
+			 CX_OK);
+	int64_t down = -1, up = -1;
+	assert_int_equal(store_calendar_accounts_fit(f->c, f->ada, 2, 20, &down, &up), CX_OK);
+	assert_int_equal(down, 1);
+	assert_int_equal(up, 0);
+	assert_string_equal(status_of(f, a), CALENDAR_ACCOUNT_ACTIVE);
+	assert_string_equal(status_of(f, b), CALENDAR_ACCOUNT_NEEDS_RECONNECT);
+	assert_string_equal(status_of(f, c), CALENDAR_ACCOUNT_SUSPENDED);
+	assert_string_equal(status_of(f, bobs), CALENDAR_ACCOUNT_ACTIVE); /* Bob's plan is his */
+	/* Fitting again changes nothing. */
+	assert_int_equal(store_calendar_accounts_fit(f->c, f->ada, 2, 30, &down, &up), CX_OK);
+	assert_int_equal(down + up, 0);
+	/* None (Free), then any number. */
+	assert_int_equal(store_calendar_accounts_fit(f->c, f->ada, 0, 40, &down, &up), CX_OK);
+	assert_int_equal(down, 1);
+	assert_string_equal(status_of(f, a), CALENDAR_ACCOUNT_SUSPENDED);
+	assert_int_equal(store_calendar_accounts_fit(f->c, f->ada, -1, 50, &down, &up), CX_OK);
+	assert_int_equal(up, 2);
+	assert_string_equal(status_of(f, a), CALENDAR_ACCOUNT_ACTIVE);
+	assert_string_equal(status_of(f, c), CALENDAR_ACCOUNT_ACTIVE);
+	assert_string_equal(status_of(f, b), CALENDAR_ACCOUNT_NEEDS_RECONNECT);
+}
+
 static void delete_cascades_to_calendars(void **state)
 {
 	struct fixture *f = *state;
@@ -339,6 +388,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(list_suspend_and_readiness, setup, teardown),
 		cmocka_unit_test_setup_teardown(delete_cascades_to_calendars, setup, teardown),
+		cmocka_unit_test_setup_teardown(fit_to_a_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			merge_skips_calendars_without_id_and_bounds_the_list, setup, teardown),
 	};
