@@ -49,7 +49,9 @@ enum cx_err api_set_plan(struct app *app, int64_t user_id, enum plan plan, int64
 	enum cx_err err = store_begin(c);
 	if (err)
 		return err;
-	err = store_subscription_get(c, user_id, &sub);
+	err = store_user_lock(c, user_id); /* one plan change or connect at a time (oauth.c) */
+	if (!err)
+		err = store_subscription_get(c, user_id, &sub);
 	if (err == CX_ENOTFOUND) {
 		memset(&sub, 0, sizeof(sub));
 		err = CX_OK;

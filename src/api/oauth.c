@@ -508,10 +508,16 @@ static enum cx_err save_calendar_account(struct app *app, struct connect_flow *f
 	enum cx_err e = store_begin(c);
 	if (e)
 		goto out_free;
-	e = store_calendar_account_find(c, f->user_id, p->id, f->external_id, &id);
-	bool known = e == CX_OK;
-	if (e == CX_ENOTFOUND)
-		e = CX_OK;
+	/* The plan check counts accounts and the insert adds one: two connects of one person on two
+	 * instances must not both pass the count. */
+	e = store_user_lock(c, f->user_id);
+	bool known = false;
+	if (!e) {
+		e = store_calendar_account_find(c, f->user_id, p->id, f->external_id, &id);
+		known = e == CX_OK;
+		if (e == CX_ENOTFOUND)
+			e = CX_OK;
+	}
 	if (!e)
 		e = plan_check(app, c, f->user_id, p, false, known, verdict);
 	if (!e && *verdict != PLAN_ALLOWS)

@@ -9,6 +9,16 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+enum cx_err store_user_lock(struct store_conn *c, int64_t user_id)
+{
+	struct store_val p[] = {SV_INT(user_id)};
+	int64_t changed = 0;
+	enum cx_err err = store_exec(c, "UPDATE users SET id = id WHERE id = $1", p, 1, &changed);
+	if (!err && changed == 0)
+		err = CX_ENOTFOUND;
+	return err;
+}
+
 enum cx_err store_user_create(struct store_conn *c, const char *email, const char *name,
 			      const char *password_hash, int64_t now, int64_t *id)
 {

@@ -26,6 +26,11 @@ struct store_subscription {
 	int64_t current_period_end; /* 0 when none */
 };
 
+/* Inside a transaction: holds the person's row until it ends, so transactions that check and then
+ * change what the person's plan allows (connecting a calendar account, changing the plan) run one
+ * after the other even on PostgreSQL, whose writers otherwise run side by side. CX_ENOTFOUND for
+ * an unknown person. */
+enum cx_err store_user_lock(struct store_conn *c, int64_t user_id);
 /* CX_ECONFLICT when the email is taken. */
 enum cx_err store_user_create(struct store_conn *c, const char *email, const char *name,
 			      const char *password_hash, int64_t now, int64_t *id);

@@ -20,7 +20,9 @@
 #include "base/alloc.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "base/time.h"
 #include "jobs/jobs.h"
+#include "store/accounts.h"
 #include "store/store.h"
 
 #include "base/banned.h"
@@ -569,6 +571,52 @@ static void migrations_and_job_claims(void **state)
 	free(args);
 }
 
+/* --- the person's lock --- */
+
+struct locker_arg {
+	struct store *st;
+	int64_t user_id;
+	enum cx_err err;
+	int64_t locked_at_ms; /* when its lock was granted */
+};
+
+static void *locker_thread(void *p)
+{
+	struct locker_arg *a = p;
+	struct store_conn *c = store_conn(a->st);
+	a->err = store_begin(c);
+	if (!a->err)
+		a->err = store_user_lock(c, a->user_id);
+	a->locked_at_ms = time_now_ms();
+	store_rollback(c);
+	store_thread_done(a->st);
+	return NULL;
+}
+
+/* Two transactions that lock the same person run one after the other: the second gets the lock
+ * only when the first ends (the plan check of two connects on two instances). */
+static void a_persons_lock_serializes_transactions(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(store_migrate(f->st), CX_OK);
+	int64_t user = 0;
+	assert_int_equal(store_user_create(f->c, "lock@example.com", "Lock", "h", 1, &user), CX_OK);
+	assert_int_equal(store_user_lock(f->c, user + 1000), CX_ENOTFOUND);
+	assert_int_equal(store_begin(f->c), CX_OK);
+	assert_int_equal(store_user_lock(f->c, user), CX_OK);
+	struct locker_arg a = {.st = f->st, .user_id = user};
+	pthread_t t;
+	int64_t start = time_now_ms();
+	assert_int_equal(pthread_create(&t, NULL, locker_thread, &a), 0);
+	usleep(400000);
+	int64_t released = time_now_ms();
+	assert_int_equal(store_commit(f->c), CX_OK);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.err, CX_OK);
+	assert_true(a.locked_at_ms >= released);
+	assert_true(a.locked_at_ms - start >= 350);
+}
+
 /* --- notifications --- */
 
 struct heard {
@@ -828,6 +876,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(threads_have_own_connections, setup, teardown),
 	    cmocka_unit_test_setup_teardown(migrations_and_job_claims, setup, teardown),
 	    cmocka_unit_test_setup_teardown(concurrent_migrations_apply_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_persons_lock_serializes_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(notifications_cross_instances_at_commit, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(a_job_enqueued_elsewhere_wakes_idle_workers, setup,
