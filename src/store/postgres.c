@@ -27,12 +27,15 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/log.h"
 #include "store/backend.h"
 #include "store/store.h"
 
 #include "base/banned.h"
 
+/* Prepared statements kept per connection (the least recently used one goes first). */
+#define STMT_CACHE_MAX 128
 /* A statement that runs longer is cancelled and fails as CX_EBUSY (usually a lock wait). */
 #define STATEMENT_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_S "10"
@@ -44,11 +47,21 @@
 
 struct pg_store;
 
+/* A statement prepared on a connection's session, by SQL text and parameter types. */
+struct pg_stmt {
+	char *key; /* the SQL, a 0x1f, the parameter type oids; NULL for an empty slot */
+	char name[24];
+	uint64_t last_used;
+};
+
 struct pg_conn {
 	struct store_conn base;
 	struct pg_store *st;
 	PGconn *db;   /* NULL or bad when connecting failed; the next call tries again */
 	bool tx_open; /* between store_begin and store_commit / store_rollback */
+	struct pg_stmt cache[STMT_CACHE_MAX]; /* prepared on db's current session */
+	uint64_t use_clock;
+	uint64_t names; /* statements named so far on this connection */
 	struct pg_conn *prev, *next; /* the store's registry, under st->lock */
 };
 
@@ -175,8 +188,17 @@ static void conn_log_failure(struct pg_conn *c, const char *what)
 	log_error(what, "url=%s error=%s", q_url, q_msg);
 }
 
+/* Forgets the prepared statements: the session they lived in is gone (or going). */
+static void cache_clear(struct pg_conn *c)
+{
+	for (size_t i = 0; i < STMT_CACHE_MAX; i++)
+		free(c->cache[i].key);
+	memset(c->cache, 0, sizeof(c->cache));
+}
+
 static void conn_open_db(struct pg_conn *c)
 {
+	cache_clear(c);
 	/* Later keywords override earlier ones, so settings in the URL win over these defaults. */
 	const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
 	const char *const values[] = {CONNECT_TIMEOUT_S, "calendox", c->st->url, NULL};
@@ -197,6 +219,7 @@ static void conn_open_db(struct pg_conn *c)
 /* A lost connection is reset in place; false when the server is still unreachable. */
 static bool conn_reset(struct pg_conn *c)
 {
+	cache_clear(c);
 	if (!c->db) {
 		conn_open_db(c);
 		return conn_good(c);
@@ -218,6 +241,7 @@ static bool conn_reset(struct pg_conn *c)
 
 static void conn_close_db(struct pg_conn *c)
 {
+	cache_clear(c);
 	if (c->db) {
 		/* A transaction left open by a thread that ended is rolled back by the server. */
 		PQfinish(c->db);
@@ -460,6 +484,56 @@ static enum cx_err params_build(const char *sql, const struct store_val *params,
 	return CX_OK;
 }
 
+/* The name of sql prepared with these parameter types on c's session, preparing it now when it is
+ * not yet (evicting the least recently used one). Why: PostgreSQL parses and plans a statement
+ * sent with PQexecParams every time; the same few dozen statements run all day. On failure *res
+ * gets the failing result (the caller reports it as the statement's own). */
+static const char *prepared(struct pg_conn *c, const char *sql, size_t n, const Oid *types,
+                            PGresult **res)
+{
+	struct buf key;
+	buf_init(&key, SIZE_MAX - 1);
+	buf_puts(&key, sql);
+	buf_puts(&key, "\x1f");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&key, "%u,", (unsigned)types[i]);
+	const char *k = key.data;
+	struct pg_stmt *slot = NULL, *oldest = &c->cache[0];
+	for (size_t i = 0; i < STMT_CACHE_MAX; i++) {
+		struct pg_stmt *e = &c->cache[i];
+		if (e->key && strcmp(e->key, k) == 0) {
+			e->last_used = ++c->use_clock;
+			buf_release(&key);
+			return e->name;
+		}
+		if (!e->key && !slot)
+			slot = e;
+		if (e->last_used < oldest->last_used)
+			oldest = e;
+	}
+	if (!slot) {
+		char sql_free[48];
+		snprintf(sql_free, sizeof(sql_free), "DEALLOCATE %s", oldest->name);
+		PQclear(PQexec(c->db, sql_free)); /* best effort: a failure only leaves it unused */
+		free(oldest->key);
+		memset(oldest, 0, sizeof(*oldest));
+		slot = oldest;
+	}
+	snprintf(slot->name, sizeof(slot->name), "cx_%llu", (unsigned long long)++c->names);
+	*res = PQprepare(c->db, slot->name, sql, (int)n, types);
+	if (PQresultStatus(*res) != PGRES_COMMAND_OK) {
+		memset(slot, 0, sizeof(*slot));
+		buf_release(&key);
+		return NULL;
+	}
+	PQclear(*res);
+	*res = NULL;
+	slot->key = xstrdup(k);
+	slot->last_used = ++c->use_clock;
+	buf_release(&key);
+	return slot->name;
+}
+
 /* Runs one statement; *out gets the successful result (caller clears it). A lost connection
  * outside a transaction is reset and the statement sent once more. */
 static enum cx_err run(struct pg_conn *c, const char *sql, const struct store_val *params,
@@ -479,8 +553,10 @@ static enum cx_err run(struct pg_conn *c, const char *sql, const struct store_va
 		err = conn_ready(c);
 		if (err)
 			goto out;
-		res = PQexecParams(c->db, sql, (int)n_params, pp.types, pp.values, pp.lengths,
-		                   pp.formats, 0);
+		const char *name = prepared(c, sql, n_params, pp.types, &res);
+		if (name)
+			res = PQexecPrepared(c->db, name, (int)n_params, pp.values, pp.lengths,
+			                     pp.formats, 0);
 		ExecStatusType status = PQresultStatus(res);
 		if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
 			*out = res;
