@@ -1,8 +1,9 @@
-/* calendar_fixture.h: the fixture the event store tests share (test_events_store.c and
- * test_meetings_store.c): a real SQLite file in a temporary directory, migrated, with two people,
- * Ada (a Google account with a primary and a "Work" calendar) and Bob (one primary calendar), and
- * helpers to store a provider event and count what a range lists. Included by one test program
- * each: everything here is static. */
+/* calendar_fixture.h: the fixture the calendar store tests share (test_events_store.c,
+ * test_meetings_store.c, test_push_store.c): a real SQLite file in a temporary directory, migrated,
+ * with two people, Ada (a Google account with a primary and a "Work" calendar) and Bob (one
+ * primary calendar, of CALENDAR_FIXTURE_BOB_PROVIDER, "google" unless the test defines it before
+ * including), and helpers to store a provider event and count what a range lists. Included by
+ * one test program each: everything here is static, the helpers a test may not use inline. */
 #ifndef CX_TESTS_CALENDAR_FIXTURE_H
 #define CX_TESTS_CALENDAR_FIXTURE_H
 
@@ -15,6 +16,10 @@
 #include "store/accounts.h"
 #include "store/calendars.h"
 #include "store/events.h"
+
+#ifndef CALENDAR_FIXTURE_BOB_PROVIDER
+#define CALENDAR_FIXTURE_BOB_PROVIDER "google"
+#endif
 
 struct fixture {
 	char dir[64];
@@ -39,11 +44,11 @@ static const struct store_calendar bob_cals[] = {
      .writable = true},
 };
 
-static int64_t connect_account(struct store_conn *c, int64_t user, const char *external_id,
-                               const struct store_calendar *cals, size_t n)
+static int64_t connect_account(struct store_conn *c, int64_t user, const char *provider,
+                               const char *external_id, const struct store_calendar *cals, size_t n)
 {
 	int64_t id = 0;
-	if (store_calendar_account_reserve(c, user, "google", external_id, 10, &id, NULL) !=
+	if (store_calendar_account_reserve(c, user, provider, external_id, 10, &id, NULL) !=
 	        CX_OK ||
 	    store_calendar_account_connect(c, id, user, external_id, "sealed-box", 3600, "",
 	                                   CALENDAR_ACCOUNT_ACTIVE, 10) != CX_OK ||
@@ -81,8 +86,9 @@ static int setup(void **state)
 	if (store_user_create(f->c, "ada@example.com", "Ada", "h", 1, &f->ada) != CX_OK ||
 	    store_user_create(f->c, "bob@example.com", "Bob", "h", 1, &f->bob) != CX_OK)
 		return -1;
-	f->ada_account = connect_account(f->c, f->ada, "ada@example.com", ada_cals, 2);
-	f->bob_account = connect_account(f->c, f->bob, "bob@example.com", bob_cals, 1);
+	f->ada_account = connect_account(f->c, f->ada, "google", "ada@example.com", ada_cals, 2);
+	f->bob_account = connect_account(f->c, f->bob, CALENDAR_FIXTURE_BOB_PROVIDER,
+	                                 "bob@example.com", bob_cals, 1);
 	f->ada_primary = calendar_id(f, f->ada, "ada@example.com");
 	f->ada_work = calendar_id(f, f->ada, "work@group");
 	f->bob_primary = calendar_id(f, f->bob, "bob@example.com");
@@ -105,7 +111,7 @@ static int teardown(void **state)
 	return rc == 0 ? 0 : -1;
 }
 
-static int64_t put(struct fixture *f, int64_t cal, int64_t user, const char *ext, const char *title,
+static inline int64_t put(struct fixture *f, int64_t cal, int64_t user, const char *ext, const char *title,
                    int64_t start, int64_t end, const char *series, int64_t generation)
 {
 	struct store_event e = {
@@ -125,7 +131,7 @@ static int64_t put(struct fixture *f, int64_t cal, int64_t user, const char *ext
 	return id;
 }
 
-static size_t count_listed(struct fixture *f, int64_t user, int64_t start, int64_t end)
+static inline size_t count_listed(struct fixture *f, int64_t user, int64_t start, int64_t end)
 {
 	struct store_event *list = NULL;
 	size_t n = 0;
