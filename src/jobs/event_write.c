@@ -986,11 +986,20 @@ enum cx_err job_event_write_enqueue(struct store_conn *c, int64_t event_id, int6
 	return job_enqueue(c, "event.write", payload, key, 0, job_id, NULL);
 }
 
-/* --- zoom.meeting.delete --- */
+/* --- the single-call kinds: zoom.meeting.delete and zoom.meeting.read --- */
 
-static enum job_outcome delete_record(struct job_run *run, struct store_conn *c, void *arg)
+/* Stores the answer of a single-call kind inside the caller's transaction; *outcome says how the
+ * run ends (and run->error why, when it does not end DONE). */
+typedef enum cx_err (*answer_fn)(struct write_step *ws, struct store_conn *c,
+                                 enum job_outcome *outcome);
+
+/* The common end of a single-call kind, on a worker: a refused token is refreshed once and the
+ * call made again; otherwise the answer is stored in one transaction. A store failure ends the
+ * run with on_store_error. */
+static enum job_outcome record_once(struct write_step *ws, struct store_conn *c, answer_fn answer,
+                                    enum job_outcome on_store_error)
 {
-	struct write_step *ws = arg;
+	struct job_run *run = ws->run;
 	enum job_outcome outcome = JOB_OUTCOME_DONE;
 	if (!c) {
 		step_free(ws);
@@ -1000,57 +1009,67 @@ static enum job_outcome delete_record(struct job_run *run, struct store_conn *c,
 		ws->forced = true;
 		return call(ws, c, true, ws->token_version);
 	}
-	int64_t now = time_wall_s();
-	struct store_val p[] = {SV_INT(ws->event_id), SV_TEXT(ws->meeting_id), SV_INT(now)};
 	enum cx_err e = store_begin(c);
-	if (e)
-		goto out;
-	if (!ws->token_err && !ws->err) {
-		e = store_exec(c,
-		               "UPDATE meetings SET status = 'deleted', updated_at = $3 WHERE "
-		               "event_id = $1 AND external_id = $2",
-		               p, 3, NULL);
-		if (!e)
-			e = activity(c, ws->user_id, "zoom.meeting.deleted",
-			             ws->already_gone
-			                 ? "Zoom meeting %s was already gone from Zoom."
-			                 : "Zoom meeting %s was deleted with its event.",
-			             ws->meeting_id);
-	} else if (ws->token_err == CX_ENOTFOUND || ws->token_err == CX_EAUTH ||
-	           ws->zerr.kind == ZOOM_ERR_SCOPE || ws->zerr.kind == ZOOM_ERR_REJECTED) {
-		const char *why = ws->token_err == CX_ENOTFOUND ? "Zoom is disconnected"
-		                  : ws->token_err == CX_EAUTH   ? "Zoom needs reconnecting"
-		                                                : "Zoom refused to delete it";
-		e = store_exec(c,
-		               "UPDATE meetings SET status = 'deleted', updated_at = $3 WHERE "
-		               "event_id = $1 AND external_id = $2",
-		               p, 3, NULL);
-		if (!e)
-			e = activity(
-			    c, ws->user_id, "zoom.meeting.left",
-			    "Zoom meeting %s stays in Zoom: %s. Delete it in Zoom if it is no "
-			    "longer needed.",
-			    ws->meeting_id, why);
-	} else {
+	if (!e)
+		e = answer(ws, c, &outcome);
+	if (!e)
+		e = store_commit(c);
+	if (e) {
+		store_rollback(c);
+		snprintf(run->error, sizeof(run->error), "storing the answer failed: %s",
+		         cx_strerror(e));
+		outcome = on_store_error;
+	}
+	step_free(ws);
+	return outcome;
+}
+
+/* A deleted meeting (or one already gone) is deleted in the store too; one Calendox can no longer
+ * delete (Zoom disconnected or refusing) stays in Zoom, and activity says so; anything else is
+ * tried again. */
+static enum cx_err delete_answer(struct write_step *ws, struct store_conn *c,
+                                 enum job_outcome *outcome)
+{
+	struct job_run *run = ws->run;
+	bool deleted = !ws->token_err && !ws->err;
+	bool left = ws->token_err == CX_ENOTFOUND || ws->token_err == CX_EAUTH ||
+	            ws->zerr.kind == ZOOM_ERR_SCOPE || ws->zerr.kind == ZOOM_ERR_REJECTED;
+	if (!deleted && !left) {
 		snprintf(run->error, sizeof(run->error),
 		         "zoom delete failed: status %ld code %d %s", ws->zerr.http_status,
 		         ws->zerr.code,
 		         ws->token_err ? cx_strerror(ws->token_err) : ws->zerr.message);
 		if (ws->zerr.retry_after_s > 0)
 			run->retry_after_ms = ws->zerr.retry_after_s * 1000;
-		outcome = JOB_OUTCOME_RETRY;
+		*outcome = JOB_OUTCOME_RETRY;
+		return CX_OK;
 	}
-	if (!e)
-		e = store_commit(c);
-out:
-	if (e) {
-		store_rollback(c);
-		snprintf(run->error, sizeof(run->error), "recording the delete failed: %s",
-		         cx_strerror(e));
-		outcome = JOB_OUTCOME_RETRY;
-	}
-	step_free(ws);
-	return outcome;
+	struct store_val p[] = {SV_INT(ws->event_id), SV_TEXT(ws->meeting_id),
+	                        SV_INT(time_wall_s())};
+	enum cx_err e = store_exec(c,
+	                           "UPDATE meetings SET status = 'deleted', updated_at = $3 WHERE "
+	                           "event_id = $1 AND external_id = $2",
+	                           p, 3, NULL);
+	if (e)
+		return e;
+	if (deleted)
+		return activity(c, ws->user_id, "zoom.meeting.deleted",
+		                ws->already_gone ? "Zoom meeting %s was already gone from Zoom."
+		                                 : "Zoom meeting %s was deleted with its event.",
+		                ws->meeting_id);
+	const char *why = ws->token_err == CX_ENOTFOUND ? "Zoom is disconnected"
+	                  : ws->token_err == CX_EAUTH   ? "Zoom needs reconnecting"
+	                                                : "Zoom refused to delete it";
+	return activity(c, ws->user_id, "zoom.meeting.left",
+	                "Zoom meeting %s stays in Zoom: %s. Delete it in Zoom if it is no longer "
+	                "needed.",
+	                ws->meeting_id, why);
+}
+
+static enum job_outcome delete_record(struct job_run *run, struct store_conn *c, void *arg)
+{
+	(void)run;
+	return record_once(arg, c, delete_answer, JOB_OUTCOME_RETRY);
 }
 
 enum job_outcome job_zoom_meeting_delete(struct job_run *run)
@@ -1072,8 +1091,6 @@ enum job_outcome job_zoom_meeting_delete(struct job_run *run)
 	}
 	return call(ws, store_conn(env->store), false, 0);
 }
-
-/* --- zoom.meeting.read --- */
 
 static bool same(const char *a, const char *b)
 {
@@ -1132,29 +1149,8 @@ static enum cx_err read_answer(struct write_step *ws, struct store_conn *c,
 
 static enum job_outcome read_record(struct job_run *run, struct store_conn *c, void *arg)
 {
-	struct write_step *ws = arg;
-	enum job_outcome outcome = JOB_OUTCOME_DONE;
-	if (!c) {
-		step_free(ws);
-		return JOB_OUTCOME_RETRY;
-	}
-	if (!ws->token_err && ws->zerr.kind == ZOOM_ERR_TOKEN && !ws->forced) {
-		ws->forced = true;
-		return call(ws, c, true, ws->token_version);
-	}
-	enum cx_err e = store_begin(c);
-	if (!e)
-		e = read_answer(ws, c, &outcome);
-	if (!e)
-		e = store_commit(c);
-	if (e) {
-		store_rollback(c);
-		snprintf(run->error, sizeof(run->error), "storing the meeting failed: %s",
-		         cx_strerror(e));
-		outcome = JOB_OUTCOME_FAIL;
-	}
-	step_free(ws);
-	return outcome;
+	(void)run;
+	return record_once(arg, c, read_answer, JOB_OUTCOME_FAIL);
 }
 
 enum job_outcome job_zoom_meeting_read(struct job_run *run)
