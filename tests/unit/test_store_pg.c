@@ -571,6 +571,35 @@ static void migrations_and_job_claims(void **state)
 	free(args);
 }
 
+/* More distinct statements than a connection keeps prepared: the oldest are deallocated on the
+ * server (the session never holds more than the cache) and run again when asked for. */
+static void prepared_statements_are_bounded_and_reused(void **state)
+{
+	struct fixture *f = *state;
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 150; i++) {
+			char sql[64];
+			snprintf(sql, sizeof(sql), "SELECT $1::bigint + %d", i);
+			struct store_val p[] = {SV_INT(round)};
+			int64_t v = -1;
+			assert_int_equal(store_query_int(f->c, sql, p, 1, &v), CX_OK);
+			assert_int_equal(v, round + i);
+		}
+	}
+	int64_t held = -1;
+	assert_int_equal(store_query_int(f->c, "SELECT COUNT(*) FROM pg_prepared_statements", NULL,
+	                                 0, &held),
+	                 CX_OK);
+	assert_true(held > 0);
+	assert_true(held <= 128);
+	/* The same SQL with a NULL where an integer was is a statement of its own, and works. */
+	struct store_val p[] = {SV_NULL};
+	int64_t v = -1;
+	assert_int_equal(store_query_int(f->c, "SELECT COALESCE($1::bigint + 0, 7)", p, 1, &v),
+	                 CX_OK);
+	assert_int_equal(v, 7);
+}
+
 /* --- the person's lock --- */
 
 struct locker_arg {
@@ -876,6 +905,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(threads_have_own_connections, setup, teardown),
 	    cmocka_unit_test_setup_teardown(migrations_and_job_claims, setup, teardown),
 	    cmocka_unit_test_setup_teardown(concurrent_migrations_apply_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(prepared_statements_are_bounded_and_reused, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(a_persons_lock_serializes_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(notifications_cross_instances_at_commit, setup,
 	                                    teardown),
