@@ -538,6 +538,27 @@ class ZoomUpdateTest(WriteCase):
                         "the meeting to follow the event")
         self.assertEqual(self.zoom_meeting(mid)["duration"], 30)
 
+    def test_a_failed_meeting_update_is_retried(self):
+        c, cal = self.ready()
+        title = self.unique("Retried")
+        ev = self.create(c, cal, title=title)
+        mid = ev["meeting"]["meeting_id"]
+        self.sb.request("POST", "/_sandbox/faults", {"rules": [{
+            "method": "PATCH", "path_prefix": f"/zoom/v2/meetings/{mid}", "status": 503,
+            "body": {"code": 503, "message": "Service unavailable"}, "count": 1}]})
+        start = now_utc().replace(minute=0, second=0) + datetime.timedelta(days=6)
+        r = c.call("PATCH", f"/api/events/{ev['id']}", {
+            "start": rfc3339(start), "end": rfc3339(start + datetime.timedelta(minutes=20))})
+        self.assertIn(r.status, (200, 202), r)
+        self.wait_until(lambda: self.zoom_meeting(mid)["start_time"] == rfc3339(start),
+                        "the meeting to move after the retry")
+        self.assertEqual(self.zoom_meeting(mid)["duration"], 20)
+        patches = [q for q in self.sb.requests()
+                   if q["method"] == "PATCH" and q["path"] == f"/zoom/v2/meetings/{mid}"]
+        self.assertEqual(len(patches), 2, "the refused update and its retry")
+        self.writes_settle(ev["id"])
+        self.assertEqual(self.google_events(title)[0]["start"]["dateTime"], rfc3339(start))
+
 
 class OccurrenceTest(WriteCase):
     """One occurrence of a recurring event is changed or deleted on its own."""
