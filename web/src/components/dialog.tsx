@@ -89,3 +89,31 @@ export function Dialog({ title, onClose, children, class: extra }: DialogProps) 
     </dialog>
   );
 }
+
+/*
+ * The two buttons that end a confirmation dialog: Cancel (focused first, so Enter never
+ * confirms by accident) and the destructive action, which shows busyLabel while it runs.
+ */
+export function ConfirmActions(props: {
+  action: string;
+  busyLabel: string;
+  busy: boolean;
+  onCancel: () => void;
+  onConfirm: () => void;
+}) {
+  return (
+    <div class="button-row button-row-end">
+      <button type="button" class="button" onClick={props.onCancel} data-autofocus>
+        Cancel
+      </button>
+      <button
+        type="button"
+        class="button button-danger"
+        disabled={props.busy}
+        onClick={props.onConfirm}
+      >
+        {props.busy ? props.busyLabel : props.action}
+      </button>
+    </div>
+  );
+}

@@ -9,7 +9,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import type { CalendarEvent, Meeting } from '../api';
 import type { WritableCalendar } from '../calendars';
-import { Dialog } from '../components/dialog';
+import { ConfirmActions, Dialog } from '../components/dialog';
 import { Swatch } from '../components/swatch';
 import {
   calendarServiceName,
@@ -137,19 +137,13 @@ function DeleteDialog(props: {
           {props.error.hint && <p class="form-error-hint">{props.error.hint}</p>}
         </div>
       )}
-      <div class="button-row button-row-end">
-        <button type="button" class="button" onClick={props.onClose} data-autofocus>
-          Cancel
-        </button>
-        <button
-          type="button"
-          class="button button-danger"
-          disabled={props.busy}
-          onClick={props.onConfirm}
-        >
-          {props.busy ? 'Deleting…' : 'Delete'}
-        </button>
-      </div>
+      <ConfirmActions
+        action="Delete"
+        busyLabel="Deleting…"
+        busy={props.busy}
+        onCancel={props.onClose}
+        onConfirm={props.onConfirm}
+      />
     </Dialog>
   );
 }

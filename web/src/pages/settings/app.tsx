@@ -12,7 +12,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, orEmptyWhenMissing } from '../../api';
 import type { AppConnection } from '../../api';
-import { Dialog } from '../../components/dialog';
+import { ConfirmActions, Dialog } from '../../components/dialog';
 import { LoadError, Loading } from '../../components/notice';
 import { connectInPopup, PopupBlockedError, startUrl } from '../../connect';
 import { useLoad } from '../../load';
@@ -50,19 +50,13 @@ function DisconnectDialog(props: { busy: boolean; onConfirm: () => void; onClose
         Existing events keep their Zoom links. New events can't get Zoom links until you connect
         Zoom again.
       </p>
-      <div class="button-row button-row-end">
-        <button type="button" class="button" onClick={props.onClose} data-autofocus>
-          Cancel
-        </button>
-        <button
-          type="button"
-          class="button button-danger"
-          disabled={props.busy}
-          onClick={props.onConfirm}
-        >
-          {props.busy ? 'Disconnecting…' : 'Disconnect'}
-        </button>
-      </div>
+      <ConfirmActions
+        action="Disconnect"
+        busyLabel="Disconnecting…"
+        busy={props.busy}
+        onCancel={props.onClose}
+        onConfirm={props.onConfirm}
+      />
     </Dialog>
   );
 }

@@ -14,7 +14,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError } from '../../api';
 import type { Calendar, CalendarAccount } from '../../api';
 import { Swatch } from '../../components/swatch';
-import { Dialog } from '../../components/dialog';
+import { ConfirmActions, Dialog } from '../../components/dialog';
 import { EmptyState, LoadError, Loading } from '../../components/notice';
 import { connectInPopup, PopupBlockedError, startUrl } from '../../connect';
 import type { OAuthProvider } from '../../connect';
@@ -120,19 +120,13 @@ function DisconnectDialog(props: {
           {props.error}
         </p>
       )}
-      <div class="button-row button-row-end">
-        <button type="button" class="button" onClick={props.onClose} data-autofocus>
-          Cancel
-        </button>
-        <button
-          type="button"
-          class="button button-danger"
-          disabled={props.busy}
-          onClick={props.onConfirm}
-        >
-          {props.busy ? 'Disconnecting…' : 'Disconnect'}
-        </button>
-      </div>
+      <ConfirmActions
+        action="Disconnect"
+        busyLabel="Disconnecting…"
+        busy={props.busy}
+        onCancel={props.onClose}
+        onConfirm={props.onConfirm}
+      />
     </Dialog>
   );
 }
